@@ -1,6 +1,12 @@
 """Shared fixtures: the `devices` parametrisation (cpu always, cuda where a GPU and a CUDA build exist)."""
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+# Oracles live in tests/oracles and are imported as `from oracles.<module> import ...`.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def _cuda_usable() -> bool:

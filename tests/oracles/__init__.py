@@ -1,0 +1,1 @@
+"""Plain-numpy reference implementations of the kernels, used only by the tests."""
