@@ -4,8 +4,11 @@ k-center greedy) behind validated Python functions. CPU (OpenMP) always; CUDA wh
 Inputs are numpy arrays (float32/float64, any order, memmaps) or CPU torch tensors; outputs are numpy.
 """
 from . import _C
+from .diffusion import diffuse, gaussian_weights
+from .graph import Graph
+from .knn import knn_graph
 
-__all__ = ["build_info"]
+__all__ = ["build_info", "Graph", "knn_graph", "gaussian_weights", "diffuse"]
 
 
 def build_info() -> dict:
