@@ -6,6 +6,14 @@
 #include <stdexcept>
 #include <string>
 
+// Compiles a hot loop for several x86-64 instruction sets and picks one at load time (GCC/Clang on ELF);
+// elsewhere the plain build is used. Keeps one portable wheel without -march=native.
+#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
+#define NAS_CPU_DISPATCH __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define NAS_CPU_DISPATCH
+#endif
+
 namespace nas {
 
 // Raised for a bad argument; pybind11 turns std::invalid_argument into ValueError.

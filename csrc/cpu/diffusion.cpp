@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #ifdef _OPENMP
@@ -139,9 +140,9 @@ void diffuse_cpu(const int64_t* indptr, const int32_t* indices, const float* wei
     const std::vector<T> coef = row_coefficients<T>(indptr, indices, weights, n, step);
     const T keep = static_cast<T>(1.0 - step);
     // Start in the buffer that makes the last step land in `out`.
-    std::vector<T> scratch(n_steps > 0 ? static_cast<size_t>(n * m) : 0);
-    T* first = (n_steps % 2 == 0) ? out : scratch.data();
-    T* second = (n_steps % 2 == 0) ? scratch.data() : out;
+    std::unique_ptr<T[]> scratch(n_steps > 0 ? new T[static_cast<size_t>(n * m)] : nullptr);
+    T* first = (n_steps % 2 == 0) ? out : scratch.get();
+    T* second = (n_steps % 2 == 0) ? scratch.get() : out;
 
 #pragma omp parallel
     {
