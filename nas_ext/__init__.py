@@ -6,9 +6,9 @@ Inputs are numpy arrays (float32/float64, any order, memmaps) or CPU torch tenso
 from . import _C
 from .diffusion import diffuse, gaussian_weights
 from .graph import Graph
-from .knn import knn_graph
+from .knn import graph_from_neighbours, knn_graph
 
-__all__ = ["build_info", "Graph", "knn_graph", "gaussian_weights", "diffuse"]
+__all__ = ["build_info", "Graph", "knn_graph", "graph_from_neighbours", "gaussian_weights", "diffuse"]
 
 
 def build_info() -> dict:

@@ -6,10 +6,10 @@ import numpy as np
 from . import _C
 from ._device import resolve_device
 from ._gemm import dot_tile, normalize_rows, squared_norms
-from ._validation import check_choice, check_features, check_int, param_error
+from ._validation import check_choice, check_features, check_float, check_int, param_error, to_numpy
 from .graph import Graph
 
-__all__ = ["knn_graph"]
+__all__ = ["knn_graph", "graph_from_neighbours"]
 
 # Bytes of one tile of products (rows x n float32); the only O(n) x rows buffer of the build.
 TILE_BYTES = 64 << 20
@@ -90,10 +90,75 @@ def knn_graph(X, k, *, metric: str = "euclidean", symmetric: bool = True, device
         _C.knn_select_tile(products, points, sq, start, k, _candidates(k), metric, neighbours[start:stop],
                            dist[start:stop], pair_sums[start:stop])
     meta = {"mean_pairwise_distance": float(pair_sums.sum() / (n * (n - 1.0)))}
+    return _assemble(neighbours, dist, metric, bool(symmetric), meta)
 
+
+def _assemble(neighbours: np.ndarray, dist: np.ndarray, metric: str, symmetric: bool, meta: dict) -> Graph:
+    """Graph from (n, k) lists sorted by index within each row: as they are, or their symmetric union."""
+    n, k = neighbours.shape
     if symmetric:
         indptr, indices, edge_dist = _C.knn_symmetrize(neighbours, dist)
     else:
         indptr = np.arange(0, n * k + 1, k, dtype=np.int64)
         indices, edge_dist = neighbours.reshape(-1), dist.reshape(-1)
-    return Graph(indptr, indices, edge_dist, metric=metric, k=k, symmetric=bool(symmetric), meta=meta)
+    return Graph(indptr, indices, edge_dist, metric=metric, k=k, symmetric=symmetric, meta=meta)
+
+
+def graph_from_neighbours(neighbours, dist, *, metric: str = "euclidean", symmetric: bool = True,
+                          mean_pairwise_distance=None) -> Graph:
+    """A kNN Graph from neighbour lists computed elsewhere (an approximate index, scipy's cKDTree, faiss).
+
+    Parameters
+    ----------
+    neighbours : int array of shape (n, k): row i lists k distinct samples other than i, in any order.
+    dist : array of shape (n, k), the matching finite, non-negative distances.
+    metric : the metric the distances are in ('euclidean' or 'cosine'); recorded on the graph.
+    symmetric : union of the x->y and y->x lists (True) or the directed lists (False).
+    mean_pairwise_distance : optional float, stored in ``meta`` for ``gaussian_weights``' default scale.
+
+    Returns
+    -------
+    Graph as ``knn_graph`` builds it (rows sorted by index). O(n·k·log k) time, O(n·k) memory.
+
+    Examples
+    --------
+    >>> import numpy as np, nas_ext
+    >>> g = nas_ext.graph_from_neighbours(np.array([[1], [0], [1]]), np.array([[1.0], [1.0], [2.0]]))
+    >>> g.indptr.tolist(), g.indices.tolist()
+    ([0, 1, 3, 4], [1, 0, 2, 1])
+    """
+    function = "graph_from_neighbours"
+    metric = check_choice(metric, function, "metric", ("euclidean", "cosine"))
+    nbrs = to_numpy(neighbours)
+    if nbrs.ndim != 2 or nbrs.shape[0] < 2 or not 1 <= nbrs.shape[1] < nbrs.shape[0]:
+        raise param_error(function, "neighbours", "a 2-D array of shape (n, k) with n >= 2 and 1 <= k < n", nbrs)
+    if not np.issubdtype(nbrs.dtype, np.integer):
+        raise param_error(function, "neighbours", "an integer array", nbrs, exc=TypeError)
+    n, k = nbrs.shape
+    if nbrs.min() < 0 or nbrs.max() >= n:
+        raise param_error(function, "neighbours", f"indices in [0, {n})",
+                          f"index {int(nbrs.min() if nbrs.min() < 0 else nbrs.max())}", describe=False)
+    order = np.argsort(nbrs, axis=1, kind="stable")
+    nbrs = np.ascontiguousarray(np.take_along_axis(nbrs, order, axis=1), dtype=np.int32)
+    self_rows = np.flatnonzero((nbrs == np.arange(n)[:, None]).any(axis=1))
+    if self_rows.size:
+        raise param_error(function, "neighbours", "free of self-loops (row i must not list i)",
+                          f"row {int(self_rows[0])} listing itself", describe=False)
+    repeat_rows = np.flatnonzero((np.diff(nbrs, axis=1) == 0).any(axis=1))
+    if repeat_rows.size:
+        raise param_error(function, "neighbours", "k distinct samples per row",
+                          f"row {int(repeat_rows[0])} listing a sample twice", describe=False)
+    d = to_numpy(dist)
+    if d.shape != (n, k) or not np.issubdtype(d.dtype, np.number):
+        raise param_error(function, "dist", f"a real array of shape ({n}, {k})", d)
+    d = np.ascontiguousarray(np.take_along_axis(np.asarray(d, dtype=np.float32), order, axis=1))
+    if not np.isfinite(d).all() or d.min() < 0:
+        raise param_error(function, "dist", "finite and non-negative", "a negative or non-finite value",
+                          describe=False)
+    if not isinstance(symmetric, (bool, np.bool_)):
+        raise param_error(function, "symmetric", "a bool", symmetric, exc=TypeError)
+    meta = {}
+    if mean_pairwise_distance is not None:
+        meta["mean_pairwise_distance"] = check_float(mean_pairwise_distance, function, "mean_pairwise_distance",
+                                                     low=0.0)
+    return _assemble(nbrs, d, metric, bool(symmetric), meta)

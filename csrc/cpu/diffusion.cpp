@@ -16,6 +16,21 @@ namespace nas {
 
 namespace {
 
+// Threads worth starting for a graph: a step over fewer than this many rows + edges per thread is shorter
+// than the barrier that ends it.
+constexpr int64_t kWorkPerThread = 1 << 15;
+
+int threads_for(int64_t n, int64_t nnz) {
+#ifdef _OPENMP
+    const int64_t wanted = std::max<int64_t>(1, (n + nnz) / kWorkPerThread);
+    return static_cast<int>(std::min<int64_t>(omp_get_max_threads(), wanted));
+#else
+    (void)n;
+    (void)nnz;
+    return 1;
+#endif
+}
+
 int thread_count() {
 #ifdef _OPENMP
     return omp_get_num_threads();
@@ -45,19 +60,20 @@ int64_t split_row(const int64_t* indptr, int64_t n, int part, int parts) {
     return lo;
 }
 
-// step / D_i per row (0 where the weights sum to zero), checking the graph and the weights on the way.
+// D_i, the weight sum of each row (accumulated in double, stored in the value type), checking the graph and
+// the weights on the way.
 template <typename T>
-std::vector<T> row_coefficients(const int64_t* indptr, const int32_t* indices, const float* weights, int64_t n,
-                                double step) {
+std::vector<T> row_sums(const int64_t* indptr, const int32_t* indices, const float* weights, int64_t n) {
     const int64_t nnz = indptr[n];
-    std::vector<T> coef(static_cast<size_t>(n));
+    std::vector<T> sums(static_cast<size_t>(n));
     int64_t bad_row = -1, bad_index = -1, bad_weight = -1;
-#pragma omp parallel for schedule(static) reduction(max : bad_row, bad_index, bad_weight)
+#pragma omp parallel for schedule(static) num_threads(threads_for(n, nnz)) \
+    reduction(max : bad_row, bad_index, bad_weight)
     for (int64_t i = 0; i < n; ++i) {
         const int64_t b = indptr[i], e = indptr[i + 1];
         if (b < 0 || e < b || e > nnz) {
             bad_row = std::max(bad_row, i);
-            coef[i] = T(0);
+            sums[i] = T(0);
             continue;
         }
         double sum = 0.0;
@@ -68,7 +84,7 @@ std::vector<T> row_coefficients(const int64_t* indptr, const int32_t* indices, c
             if (!(w >= 0.0f) || !std::isfinite(w)) bad_weight = std::max(bad_weight, p);
             sum += static_cast<double>(w);
         }
-        coef[i] = sum > 0.0 ? static_cast<T>(step / sum) : T(0);
+        sums[i] = static_cast<T>(sum);
     }
     if (bad_row >= 0)
         bad_argument("diffuse", "graph", "a CSR graph with non-decreasing indptr in [0, nnz]",
@@ -79,16 +95,18 @@ std::vector<T> row_coefficients(const int64_t* indptr, const int32_t* indices, c
     if (bad_weight >= 0)
         bad_argument("diffuse", "weights", "finite and non-negative",
                      "the value " + to_str(weights[bad_weight]) + " at edge " + to_str(bad_weight));
-    return coef;
+    return sums;
 }
 
-// One Euler step for the rows [lo, hi) of a single signal (m == 1).
+// One Euler step for the rows [lo, hi) of a single signal (m == 1), in the value type. Dividing by D_i
+// (rather than multiplying by a precomputed 1 / D_i) keeps rows of tiny (subnormal) weights finite.
 template <typename T>
-inline void step_rows_single(const int64_t* indptr, const int32_t* indices, const float* weights, const T* coef,
-                             T keep, const T* cur, T* nxt, int64_t lo, int64_t hi) {
+inline void step_rows_single(const int64_t* indptr, const int32_t* indices, const float* weights, const T* sums,
+                             double step, const T* cur, T* nxt, int64_t lo, int64_t hi) {
+    const T keep = static_cast<T>(1.0 - step), rate = static_cast<T>(step);
     for (int64_t i = lo; i < hi; ++i) {
-        const T c = coef[i];
-        if (c == T(0)) {
+        const T d = sums[i];
+        if (d == T(0)) {
             nxt[i] = cur[i];
             continue;
         }
@@ -103,19 +121,20 @@ inline void step_rows_single(const int64_t* indptr, const int32_t* indices, cons
             a3 += static_cast<T>(weights[p + 3]) * cur[indices[p + 3]];
         }
         for (; p < e; ++p) a0 += static_cast<T>(weights[p]) * cur[indices[p]];
-        nxt[i] = keep * cur[i] + c * ((a0 + a1) + (a2 + a3));
+        nxt[i] = keep * cur[i] + rate * (((a0 + a1) + (a2 + a3)) / d);
     }
 }
 
 // One Euler step for the rows [lo, hi) of m signals stored row-major; acc is m scratch values.
 template <typename T>
-inline void step_rows_multi(const int64_t* indptr, const int32_t* indices, const float* weights, const T* coef,
-                            T keep, const T* cur, T* nxt, int64_t m, int64_t lo, int64_t hi, T* acc) {
+inline void step_rows_multi(const int64_t* indptr, const int32_t* indices, const float* weights, const T* sums,
+                            double step, const T* cur, T* nxt, int64_t m, int64_t lo, int64_t hi, T* acc) {
+    const T keep = static_cast<T>(1.0 - step), rate = static_cast<T>(step);
     for (int64_t i = lo; i < hi; ++i) {
-        const T c = coef[i];
+        const T d = sums[i];
         const T* own = cur + i * m;
         T* dst = nxt + i * m;
-        if (c == T(0)) {
+        if (d == T(0)) {
             std::copy(own, own + m, dst);
             continue;
         }
@@ -127,7 +146,7 @@ inline void step_rows_multi(const int64_t* indptr, const int32_t* indices, const
             for (int64_t q = 0; q < m; ++q) acc[q] += w * src[q];
         }
 #pragma omp simd
-        for (int64_t q = 0; q < m; ++q) dst[q] = keep * own[q] + c * acc[q];
+        for (int64_t q = 0; q < m; ++q) dst[q] = keep * own[q] + rate * (acc[q] / d);
     }
 }
 
@@ -137,14 +156,13 @@ template <typename T>
 void diffuse_cpu(const int64_t* indptr, const int32_t* indices, const float* weights, int64_t n, int64_t m,
                  const T* values, T* out, const int64_t* fixed, int64_t n_fixed, T fixed_value, double step,
                  int64_t n_steps) {
-    const std::vector<T> coef = row_coefficients<T>(indptr, indices, weights, n, step);
-    const T keep = static_cast<T>(1.0 - step);
+    const std::vector<T> sums = row_sums<T>(indptr, indices, weights, n);
     // Start in the buffer that makes the last step land in `out`.
     std::unique_ptr<T[]> scratch(n_steps > 0 ? new T[static_cast<size_t>(n * m)] : nullptr);
     T* first = (n_steps % 2 == 0) ? out : scratch.get();
     T* second = (n_steps % 2 == 0) ? scratch.get() : out;
 
-#pragma omp parallel
+#pragma omp parallel num_threads(threads_for(n, indptr[n]))
     {
         const int parts = thread_count(), part = thread_id();
         const int64_t lo = split_row(indptr, n, part, parts);
@@ -164,9 +182,9 @@ void diffuse_cpu(const int64_t* indptr, const int32_t* indices, const float* wei
             const T* cur = buffers[s % 2];
             T* nxt = buffers[(s + 1) % 2];
             if (m == 1) {
-                step_rows_single(indptr, indices, weights, coef.data(), keep, cur, nxt, lo, hi);
+                step_rows_single(indptr, indices, weights, sums.data(), step, cur, nxt, lo, hi);
             } else {
-                step_rows_multi(indptr, indices, weights, coef.data(), keep, cur, nxt, m, lo, hi, acc.data());
+                step_rows_multi(indptr, indices, weights, sums.data(), step, cur, nxt, m, lo, hi, acc.data());
             }
             reset_fixed(nxt);
 #pragma omp barrier

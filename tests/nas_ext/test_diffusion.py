@@ -83,6 +83,24 @@ def test_values_stay_within_their_range_and_fixed_entries_are_pinned(case, step,
                                                        n_steps=n_steps, fixed=fixed))
 
 
+@pytest.mark.parametrize("m", [None, 2])
+def test_graph_large_enough_for_several_threads_equals_oracle(rng, m):
+    # Above the kernel's per-thread work threshold, so rows are split between threads (rows split by edges).
+    n = 30_000
+    degrees = rng.integers(0, 30, n)
+    degrees[:100] = 2000  # a few heavy rows: the split by edges must still cover every row once
+    indptr = np.concatenate([[0], np.cumsum(degrees)])
+    indices = np.concatenate([np.sort(rng.integers(0, n, d)) for d in degrees]).astype(np.int32)
+    graph = Graph(indptr, indices, np.ones(indptr[-1], dtype=np.float32))
+    weights = rng.uniform(0, 1, graph.nnz).astype(np.float32)
+    values = rng.uniform(-1, 1, (n,) if m is None else (n, m))
+    fixed = np.sort(rng.choice(n, 500, replace=False))
+    got = nas_ext.diffuse(graph, values, weights=weights, fixed=fixed, fixed_value=0.5)
+    A = sp.csr_matrix((weights.astype(np.float64), indices, indptr), shape=(n, n))
+    expected = diffuse_dense(A, values, step=0.1, n_steps=10, fixed=fixed, fixed_value=0.5)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
 def test_isolated_nodes_and_constant_signals_keep_their_values(rng):
     graph = _random_graph(rng, 50, 0.2, isolated=5)
     values = rng.uniform(0, 1, 50)
@@ -203,3 +221,13 @@ def test_gaussian_weights_of_identical_points_are_one():
 def test_gaussian_weights_bad_sigma(sigma, exc):
     with pytest.raises(exc, match="'sigma' parameter of gaussian_weights"):
         nas_ext.gaussian_weights(_path_graph(), sigma)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rows_of_subnormal_weights_stay_finite(dtype):
+    # Regression: a precomputed step / D_i overflows float32 when D_i is subnormal (far outliers under
+    # Gaussian weights); the kernel divides the row's weighted sum by D_i instead.
+    graph = Graph(np.array([0, 2, 3, 4]), np.array([1, 2, 0, 0], dtype=np.int32), np.ones(4, dtype=np.float32))
+    weights = np.array([1e-44, 1e-44, 1.0, 1.0], dtype=np.float32)
+    got = nas_ext.diffuse(graph, np.array([0.0, 1.0, 1.0], dtype=dtype), weights=weights, n_steps=1)
+    np.testing.assert_allclose(got, [0.1, 0.9, 0.9], rtol=1e-6)

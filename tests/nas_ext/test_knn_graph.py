@@ -154,3 +154,33 @@ def test_bad_options_name_the_argument():
         nas_ext.knn_graph(X, 1, symmetric="yes")
     with pytest.raises(ValueError, match="'device' parameter of knn_graph"):
         nas_ext.knn_graph(X, 1, device="tpu")
+
+
+@given(integer_points, st.booleans())
+def test_graph_from_neighbours_equals_knn_graph_given_its_lists_in_any_order(data, symmetric):
+    X, k = data
+    neighbours, dist = knn_lists(X, k)
+    shuffle = np.random.default_rng(k).permuted(np.tile(np.arange(k), (X.shape[0], 1)), axis=1)
+    graph = nas_ext.graph_from_neighbours(np.take_along_axis(neighbours, shuffle, axis=1),
+                                          np.take_along_axis(dist, shuffle, axis=1), symmetric=symmetric,
+                                          mean_pairwise_distance=1.5)
+    expected = nas_ext.knn_graph(X, k, symmetric=symmetric)
+    np.testing.assert_array_equal(graph.indptr, expected.indptr)
+    np.testing.assert_array_equal(graph.indices, expected.indices)
+    np.testing.assert_allclose(graph.dist, expected.dist, rtol=1e-6)
+    assert graph.meta == {"mean_pairwise_distance": 1.5} and graph.k == k
+
+
+@pytest.mark.parametrize("neighbours, dist, exc, argument", [
+    ([[1], [1], [0]], [[1.0], [1.0], [1.0]], ValueError, "'neighbours'"),       # row 1 lists itself
+    ([[1, 1], [0, 2], [0, 1]], np.ones((3, 2)), ValueError, "'neighbours'"),    # a repeat
+    ([[1], [3], [0]], [[1.0], [1.0], [1.0]], ValueError, "'neighbours'"),       # out of range
+    ([[1.0], [0.0], [0.0]], [[1.0], [1.0], [1.0]], TypeError, "'neighbours'"),
+    ([[1, 2, 0]], [[1.0, 1.0, 1.0]], ValueError, "'neighbours'"),               # k >= n
+    ([[1], [0], [0]], [[1.0], [1.0]], ValueError, "'dist'"),
+    ([[1], [0], [0]], [[1.0], [-1.0], [1.0]], ValueError, "'dist'"),
+    ([[1], [0], [0]], [[1.0], [np.nan], [1.0]], ValueError, "'dist'"),
+])
+def test_graph_from_neighbours_bad_input(neighbours, dist, exc, argument):
+    with pytest.raises(exc, match=f"{argument} parameter of graph_from_neighbours"):
+        nas_ext.graph_from_neighbours(np.array(neighbours), np.array(dist))

@@ -14,15 +14,15 @@ def dense_weights(indptr, indices, weights, n: int) -> np.ndarray:
 
 def diffuse_dense(A: np.ndarray, values, *, step: float, n_steps: int, fixed=(), fixed_value: float = 0.0):
     """v <- v - step·(v - D⁻¹Av), fixed entries reset before every step and in the result; rows of A that sum
-    to zero keep their value."""
+    to zero keep their value. A is a dense array (or, for large cases, a scipy sparse matrix)."""
     v = np.array(values, dtype=np.float64)
     fixed = np.asarray(fixed, dtype=np.int64)
-    D = A.sum(axis=1)
+    D = np.asarray(A.sum(axis=1)).ravel()
     live = D > 0
     for _ in range(n_steps):
         v[fixed] = fixed_value
         mean = np.zeros_like(v)
-        mean[live] = (A[live] @ v) / (D[live] if v.ndim == 1 else D[live][:, None])
+        mean[live] = np.asarray(A[live] @ v) / (D[live] if v.ndim == 1 else D[live][:, None])
         v = np.where(live if v.ndim == 1 else live[:, None], v - step * (v - mean), v)
     v[fixed] = fixed_value
     return v
