@@ -155,8 +155,9 @@ def run(quick: bool) -> str:
     lines = [
         f"Diffusion: N = {n:,}, symmetric kNN graph k = {K} (cKDTree on a 3-d Gaussian mixture, built in "
         f"{build:.1f} s), nnz = {graph.nnz:,} (mean degree {graph.nnz / n:.1f}), {N_STEPS} steps of size "
-        f"{STEP}, Gaussian weights (sigma = squared mean pairwise distance, from 10^6 sampled pairs), {max(1, n // 1000)} fixed nodes, best of {REPEAT} runs each; load average "
-        f"at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. Measured copy bandwidth: {bandwidth:.1f} GB/s "
+        f"{STEP}, Gaussian weights (sigma = squared mean pairwise distance, from 10^6 sampled pairs), "
+        f"{max(1, n // 1000)} fixed nodes, best of {REPEAT} runs each; load average at the start: "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. Measured copy bandwidth: {bandwidth:.1f} GB/s "
         "(bytes read + written). Byte model per step: 8 B/row indptr + (4 B index + 4 B weight + value size "
         "gathered) per edge + value size written per row.",
         "",

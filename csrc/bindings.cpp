@@ -122,12 +122,14 @@ void diffuse_typed(Int64Array indptr, Int32Array indices, FloatArray weights, py
         nas::bad_argument(fn, "weights", "one weight per edge (" + nas::to_str(indices.size()) + ")",
                           nas::to_str(weights.size()) + " weights");
     if (values.ndim() < 1 || values.shape(0) != n || values.size() != out.size())
-        nas::bad_argument(fn, "values", "an array with one row per node (" + nas::to_str(n) + ")", to_str_shape(values));
+        nas::bad_argument(fn, "values", "an array with one row per node (" + nas::to_str(n) + ")",
+                          to_str_shape(values));
     const int64_t m = n > 0 ? values.size() / n : 1;
     const int64_t* fx = fixed.data();
     for (int64_t f = 0; f < fixed.size(); ++f)
         if (fx[f] < 0 || fx[f] >= n || (f > 0 && fx[f] <= fx[f - 1]))
-            nas::bad_argument(fn, "fixed", "sorted distinct indices in [0, " + nas::to_str(n) + ")", nas::to_str(fx[f]));
+            nas::bad_argument(fn, "fixed", "sorted distinct indices in [0, " + nas::to_str(n) + ")",
+                              nas::to_str(fx[f]));
     if (!(step > 0.0) || !std::isfinite(step)) nas::bad_argument(fn, "step", "a float in (0, inf)", nas::to_str(step));
     if (n_steps < 0) nas::bad_argument(fn, "n_steps", "an int in [0, inf]", nas::to_str(n_steps));
     T* out_ptr = out.mutable_data();
@@ -143,7 +145,8 @@ PYBIND11_MODULE(_C, m) {
     m.def("build_info", &build_info, "Version, CUDA support, OpenMP threads and compiler of this build.");
 
     // knn_graph
-    m.def("knn_select_tile", &knn_diffusion_py::knn_select_tile, "Top-k neighbours of a tile of rows from its GEMM products.",
+    m.def("knn_select_tile", &knn_diffusion_py::knn_select_tile,
+          "Top-k neighbours of a tile of rows from its GEMM products.",
           py::arg("dots").noconvert(), py::arg("X").noconvert(), py::arg("sq").noconvert(), py::arg("row0"),
           py::arg("k"), py::arg("candidates"), py::arg("metric"), py::arg("out_indices").noconvert(),
           py::arg("out_dist").noconvert(), py::arg("pair_sums").noconvert());
@@ -151,11 +154,13 @@ PYBIND11_MODULE(_C, m) {
           py::arg("neighbours").noconvert(), py::arg("dist").noconvert());
 
     // diffuse
-    m.def("diffuse", &knn_diffusion_py::diffuse_typed<float>, "Explicit Euler Laplacian diffusion (float32 values).",
+    m.def("diffuse", &knn_diffusion_py::diffuse_typed<float>,
+          "Explicit Euler Laplacian diffusion (float32 values).",
           py::arg("indptr").noconvert(), py::arg("indices").noconvert(), py::arg("weights").noconvert(),
           py::arg("values").noconvert(), py::arg("out").noconvert(), py::arg("fixed").noconvert(),
           py::arg("fixed_value"), py::arg("step"), py::arg("n_steps"));
-    m.def("diffuse", &knn_diffusion_py::diffuse_typed<double>, "Explicit Euler Laplacian diffusion (float64 values).",
+    m.def("diffuse", &knn_diffusion_py::diffuse_typed<double>,
+          "Explicit Euler Laplacian diffusion (float64 values).",
           py::arg("indptr").noconvert(), py::arg("indices").noconvert(), py::arg("weights").noconvert(),
           py::arg("values").noconvert(), py::arg("out").noconvert(), py::arg("fixed").noconvert(),
           py::arg("fixed_value"), py::arg("step"), py::arg("n_steps"));

@@ -170,7 +170,8 @@ void diffuse_cpu(const int64_t* indptr, const int32_t* indices, const float* wei
         const int64_t f_lo = std::lower_bound(fixed, fixed + n_fixed, lo) - fixed;
         const int64_t f_hi = std::lower_bound(fixed, fixed + n_fixed, hi) - fixed;
         auto reset_fixed = [&](T* buffer) {
-            for (int64_t f = f_lo; f < f_hi; ++f) std::fill(buffer + fixed[f] * m, buffer + (fixed[f] + 1) * m, fixed_value);
+            for (int64_t f = f_lo; f < f_hi; ++f)
+                std::fill(buffer + fixed[f] * m, buffer + (fixed[f] + 1) * m, fixed_value);
         };
         std::vector<T> acc(static_cast<size_t>(m));
 

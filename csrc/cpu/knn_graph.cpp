@@ -39,8 +39,8 @@ struct ScanScratch {
 // Keys of one tile row (vectorised), returning the sum of the distances from `self` to every other row.
 // Keys: sq[j] - 2<x_i, x_j> (euclidean), -<x_i, x_j> (cosine); smaller is nearer.
 template <KnnMetric metric>
-inline __attribute__((always_inline)) double row_keys(const float* row, const float* sq, int64_t n, int64_t self,
-                                                     float* keys, float* block_mins) {
+inline __attribute__((always_inline)) double row_keys(const float* row, const float* sq, int64_t n,
+                                                     int64_t self, float* keys, float* block_mins) {
     constexpr float kInf = std::numeric_limits<float>::infinity();
     const float sq_self = metric == KnnMetric::euclidean ? sq[self] : 0.0f;
     double sum = 0.0;
@@ -158,7 +158,8 @@ void knn_select_tile_cpu(const float* dots, int64_t tile_rows, int64_t n, const 
             pair_sums[t] = select_row(dots + t * n, sq, n, self, n_cand, metric, scratch);
 
             ranked.clear();
-            for (const Candidate& c : scratch.kept) ranked.emplace_back(exact_distance(X, d, self, c.index, metric), c.index);
+            for (const Candidate& c : scratch.kept)
+                ranked.emplace_back(exact_distance(X, d, self, c.index, metric), c.index);
             std::partial_sort(ranked.begin(), ranked.begin() + k, ranked.end());
             std::sort(ranked.begin(), ranked.begin() + k,
                       [](const auto& a, const auto& b) { return a.second < b.second; });

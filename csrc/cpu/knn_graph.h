@@ -12,12 +12,14 @@ enum class KnnMetric : int { euclidean = 0, cosine = 1 };
 // Selects the k nearest neighbours of the rows [row0, row0 + tile_rows) of X (n x d, float32, C order)
 // from dots (tile_rows x n), the tile of inner products <x_row, x_j> computed by a GEMM.
 //
-// The scan keeps the `candidates` (>= k) smallest approximate keys per row in a bounded max-heap (no sort
-// of the row): key = sq[j] - 2<x_i, x_j> (euclidean, sq = squared row norms) or -<x_i, x_j> (cosine, rows
-// already L2-normalised). The candidates are then re-ranked by their exact distance, accumulated in double
-// from X (plain L2, or 1 - <x_i, x_j>), ties to the lowest index, and the k best are written sorted by
-// neighbour index. The row itself is never a candidate. pair_sums[t] receives the sum of the distances
-// from row row0 + t to every other row (from the tile, for the mean pairwise distance).
+// Partial selection per row, no sort of the row: a vectorised pass computes the approximate keys
+// (key = sq[j] - 2<x_i, x_j> for euclidean with sq the squared row norms, -<x_i, x_j> for cosine on
+// L2-normalised rows) with their per-block minima; the `candidates`-th smallest block minimum bounds the
+// candidates-th smallest key, so only the blocks under it are visited. The `candidates` (>= k) best keys
+// are then re-ranked by their exact distance, accumulated in double from X (plain L2, or 1 - <x_i, x_j>),
+// ties to the lowest index, and the k best are written sorted by neighbour index. The row itself is never
+// a candidate. pair_sums[t] receives the sum of the distances from row row0 + t to every other row (from
+// the tile: the mean pairwise distance comes for free).
 void knn_select_tile_cpu(const float* dots, int64_t tile_rows, int64_t n, const float* X, int64_t d,
                          const float* sq, int64_t row0, int64_t k, int64_t candidates, KnnMetric metric,
                          int32_t* out_indices, float* out_dist, double* pair_sums);
