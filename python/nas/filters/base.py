@@ -4,7 +4,8 @@ A filter partitions a labeled set L into predicted-clean and predicted-noisy sam
 implement ``_score`` (per-sample scores, higher = more likely clean, and the filter's own clean
 mask); ``fit_predict`` validates the inputs, applies the optional noise-rate prior of seed 000
 appendix E (mark the round(q·|L|) lowest-scoring samples noisy instead of the filter's own rule),
-warns when everything came out noisy, and stores the fitted attributes.
+warns when everything came out noisy, and stores the fitted attributes. The work runs on one
+thread (see ``_threads``): at these sizes thread pools cost more than they save.
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from typing import Optional, Tuple
 import numpy as np
 
 from nas_ext._validation import check_features, check_float, check_int, param_error, to_numpy
+
+from ._threads import single_threaded
 
 __all__ = ["AllNoisyWarning", "NoiseFilter", "check_random_state", "lowest_scores_noisy"]
 
@@ -126,7 +129,8 @@ class NoiseFilter:
         if n == 0:
             scores, is_clean = np.empty(0, dtype=np.float64), np.empty(0, dtype=bool)
         else:
-            scores, is_clean = self._score(X, y, pool=pool, n_classes=n_classes, indices=indices, rng=rng)
+            with single_threaded():
+                scores, is_clean = self._score(X, y, pool=pool, n_classes=n_classes, indices=indices, rng=rng)
             if prior is not None:
                 is_clean = lowest_scores_noisy(scores, prior)
         if n and not is_clean.any():

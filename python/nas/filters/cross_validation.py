@@ -140,7 +140,7 @@ class CrossValidation(NoiseFilter):
     >>> from nas.filters import CrossValidation
     >>> X = np.r_[np.zeros((6, 2)), np.ones((6, 2))] + 0.1 * np.arange(12)[:, None] % 0.3
     >>> y = np.r_[[0] * 6, [1] * 6]; y[0] = 1
-    >>> CrossValidation(random_state=0).fit_predict(X, y)[0]
+    >>> bool(CrossValidation(random_state=0).fit_predict(X, y)[0])
     False
     """
 

@@ -55,9 +55,9 @@ class KNN(NoiseFilter):
     -------
     >>> import numpy as np
     >>> from nas.filters import KNN
-    >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]]); y = np.array([0, 0, 1, 1, 1, 1])
-    >>> KNN().fit_predict(X, y).tolist()
-    [True, True, False, True, True, True]
+    >>> X = np.r_[0:0.5:0.1, 5:5.5:0.1][:, None]; y = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
+    >>> KNN().fit_predict(X, y).tolist()  # k = 10 // 2 = 5; the sample at 0.4 sits among the 0s
+    [True, True, True, True, False, True, True, True, True, True]
     """
 
     def __init__(self, *, mode: str = "paper", noise_rate=None, random_state=None):
