@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from nas_ext._validation import check_float, check_int, param_error
 
 from ._torch import linear_init, minibatches, torch_device, torch_generator
-from .base import NoiseFilter
+from .base import NoiseFilter, pool_rows
 
 __all__ = ["LowBudgetAUM", "area_under_margin"]
 
@@ -135,7 +135,7 @@ class LowBudgetAUM(NoiseFilter):
                               pool)
         n_fake = min(math.ceil(X.shape[0] / n_classes), pool.shape[0])
         self.fake_indices_ = rng.choice(pool.shape[0], size=n_fake, replace=False)
-        features = np.concatenate([X, pool[self.fake_indices_]])
+        features = np.concatenate([X, pool_rows(pool, self.fake_indices_, f"{type(self).__name__}.fit_predict")])
         labels = np.concatenate([y, np.full(n_fake, n_classes, dtype=np.int64)])
         aum = area_under_margin(features, labels, n_classes + 1, epochs=self.epochs, batch_size=self.batch_size,
                                 lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay, rng=rng,

@@ -20,7 +20,7 @@ from nas_ext._validation import check_features, check_float, check_int, param_er
 
 from ._threads import single_threaded
 
-__all__ = ["AllNoisyWarning", "NoiseFilter", "check_random_state", "lowest_scores_noisy"]
+__all__ = ["AllNoisyWarning", "NoiseFilter", "check_random_state", "lowest_scores_noisy", "pool_rows", "pool_moments"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,12 +74,40 @@ def _check_labels(y, n_samples: int, n_classes: Optional[int], function: str) ->
 
 
 def _check_pool(pool, n_features: int, function: str) -> Optional[np.ndarray]:
+    """Shape and dtype check only: the pool can be the whole unlabeled set, so it is neither copied
+    nor scanned here; the filters that read it check finiteness of what they read."""
     if pool is None:
         return None
-    arr = check_features(pool, function, "pool", min_rows=0, dtype=np.float64)
-    if arr.shape[1] != n_features:
+    arr = to_numpy(pool)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise param_error(function, "pool", "a real-valued 2-D array of shape (n_pool, n_features)", arr,
+                          exc=TypeError)
+    if arr.ndim != 2 or arr.shape[1] != n_features:
         raise param_error(function, "pool", f"a 2-D array with {n_features} columns (the features of X)", arr)
     return arr
+
+
+def pool_rows(pool: np.ndarray, rows: np.ndarray, function: str) -> np.ndarray:
+    """The given pool rows as float64, which must be finite."""
+    out = np.asarray(pool[rows], dtype=np.float64)
+    bad = ~np.isfinite(out).all(axis=1)
+    if bad.any():
+        raise param_error(function, "pool", "finite (no NaN or inf)",
+                          f"a non-finite value in row {int(rows[np.flatnonzero(bad)[0]])}", describe=False)
+    return out
+
+
+def pool_moments(pool: np.ndarray, shift: np.ndarray, function: str,
+                 chunk: int = 65536) -> Tuple[np.ndarray, np.ndarray, int]:
+    """Per-feature sums of (x − shift) and (x − shift)² over the pool and its row count, in row
+    chunks (bounded memory). A shift near the mean keeps the variance free of cancellation."""
+    total = np.zeros(pool.shape[1])
+    total_sq = np.zeros(pool.shape[1])
+    for start in range(0, pool.shape[0], chunk):
+        block = pool_rows(pool, np.arange(start, min(start + chunk, pool.shape[0])), function) - shift
+        total += block.sum(axis=0)
+        total_sq += (block * block).sum(axis=0)
+    return total, total_sq, pool.shape[0]
 
 
 def _check_row_indices(indices, n_samples: int, function: str) -> Optional[np.ndarray]:

@@ -17,7 +17,7 @@ from sklearn.mixture import GaussianMixture
 
 from nas_ext._validation import param_error
 
-from .base import NoiseFilter
+from .base import NoiseFilter, pool_moments
 
 __all__ = ["LowBudgetFINE", "principal_direction"]
 
@@ -81,9 +81,14 @@ class LowBudgetFINE(NoiseFilter):
     def _score(self, X, y, *, pool, n_classes, indices, rng):
         Z = X
         if self.standardize:
-            reference = X if pool is None else np.concatenate([X, pool])
-            scale = reference.std(axis=0)
-            Z = (X - reference.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+            shift = X.mean(axis=0)
+            total, total_sq, count = np.zeros_like(shift), ((X - shift) ** 2).sum(axis=0), X.shape[0]
+            if pool is not None:
+                pool_sum, pool_sq, pool_count = pool_moments(pool, shift, f"{type(self).__name__}.fit_predict")
+                total, total_sq, count = total + pool_sum, total_sq + pool_sq, count + pool_count
+            offset = total / count
+            scale = np.sqrt(np.maximum(total_sq / count - offset * offset, 0.0))
+            Z = (X - shift - offset) / np.where(scale > 0, scale, 1.0)
         norms = np.linalg.norm(Z, axis=1)
         scores = np.ones(len(y))
         is_clean = np.ones(len(y), dtype=bool)

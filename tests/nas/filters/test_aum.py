@@ -2,8 +2,8 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
-from conftest import CUDA
 from nas.filters import LowBudgetAUM
 from nas.filters._torch import minibatches
 from oracles.planted_noise import make_planted
@@ -65,7 +65,7 @@ def test_predicts_the_noise_rate(rate, samples_per_class):
 
 
 @pytest.mark.cuda
-@pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_matches_cpu():
     data = make_planted(noise_rate=0.2, seed=3)
     cpu = LowBudgetAUM(random_state=0)
@@ -74,3 +74,15 @@ def test_cuda_matches_cpu():
     gpu.fit_predict(data.X, data.y, pool=data.pool, n_classes=10)
     np.testing.assert_array_equal(cpu.fake_indices_, gpu.fake_indices_)
     np.testing.assert_allclose(cpu.scores_, gpu.scores_, atol=1e-3)
+
+
+def test_non_finite_fake_rows_are_rejected_and_the_pool_is_not_copied():
+    data = make_planted(seed=4)
+    pool = np.full((3, data.X.shape[1]), np.nan, dtype=np.float32)
+    with pytest.raises(ValueError, match="The 'pool' parameter of LowBudgetAUM.fit_predict must be finite"):
+        LowBudgetAUM(random_state=0).fit_predict(data.X, data.y, pool=pool, n_classes=10)
+    big = np.lib.stride_tricks.as_strided(data.pool[:1].astype(np.float32), (10**7, data.X.shape[1]),
+                                          (0, 4))  # 10^7 rows that occupy one row of memory
+    f = LowBudgetAUM(random_state=0)
+    f.fit_predict(data.X, data.y, pool=big, n_classes=10)
+    assert f.fake_indices_.size == 5

@@ -1,4 +1,6 @@
 import numpy as np
+import pytest
+import torch
 
 from nas.filters import LowBudgetDisagreeNet
 from nas.filters._beta_mixture import _two_means_split, high_component_posterior
@@ -45,3 +47,15 @@ def test_only_labeled_samples_are_scored(planted):
     a.fit_predict(data.X, data.y)
     b.fit_predict(data.X, data.y, pool=data.pool)
     np.testing.assert_array_equal(a.scores_, b.scores_)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu(planted):
+    data = planted(noise_rate=0.2, seed=3)
+    cpu = LowBudgetDisagreeNet(random_state=0)
+    cpu.fit_predict(data.X, data.y)
+    gpu = LowBudgetDisagreeNet(device="cuda", random_state=0)
+    gpu.fit_predict(data.X, data.y)
+    assert abs(cpu.epochs_ - gpu.epochs_) <= 1
+    np.testing.assert_allclose(cpu.scores_, gpu.scores_, atol=0.05)

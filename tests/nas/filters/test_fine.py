@@ -34,3 +34,19 @@ def test_pool_sets_the_standardisation_only(planted):
     without.fit_predict(data.X, data.y)
     assert with_pool.scores_.shape == without.scores_.shape
     assert not np.allclose(with_pool.scores_, without.scores_)
+
+
+def test_standardisation_matches_numpy_and_rejects_a_non_finite_pool(planted):
+    data = planted(noise_rate=0.2, seed=2)
+    f = LowBudgetFINE(random_state=0)
+    f.fit_predict(data.X, data.y, pool=data.pool)
+    both = np.concatenate([data.X, data.pool])
+    Z = (data.X - both.mean(axis=0)) / both.std(axis=0)
+    g = LowBudgetFINE(standardize=False, random_state=0)
+    g.fit_predict(Z, data.y)
+    np.testing.assert_allclose(f.scores_, g.scores_, atol=1e-9)
+    pool = data.pool.copy()
+    pool[7, 3] = np.inf
+    with pytest.raises(ValueError, match="The 'pool' parameter of LowBudgetFINE.fit_predict must be finite .* "
+                                         "row 7"):
+        LowBudgetFINE(random_state=0).fit_predict(data.X, data.y, pool=pool)
