@@ -84,8 +84,8 @@ def run(quick: bool) -> str:
     X, y, _, pool = planted_set(60, 0.2)
     for name in FILTERS:
         make_filter(name, random_state=0).fit_predict(X, y, pool=pool, n_classes=N_CLASSES)
-    lines = [f"{N_CLASSES} classes, {N_FEATURES}-d clustered embeddings (cluster noise of norm {SPREAD} around unit centres, rows scaled to norm 5), "
-             "symmetric noise with an exact rate, one call per cell (seed 0), filters on one thread, CPU. "
+    lines = [f"{N_CLASSES} classes, {N_FEATURES}-d clustered embeddings (cluster noise of norm {SPREAD} around "
+             "unit centres, rows scaled to norm 5), symmetric noise with an exact rate, one call per cell (seed 0), filters on one thread, CPU. "
              "`F1 − rate` is the gain over a random filter of the same rate (expected noise-F1 = the rate).",
              "",
              "| filter | \\|L\\| | noise | noise precision | noise recall | noise F1 | F1 − rate | predicted rate | "

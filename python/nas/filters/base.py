@@ -33,11 +33,12 @@ def check_random_state(random_state, owner: str) -> np.random.Generator:
     """A numpy Generator from ``None``, a non-negative int, or an existing Generator (used as is)."""
     if random_state is None or isinstance(random_state, np.random.Generator):
         return np.random.default_rng(random_state)
-    if isinstance(random_state, (numbers.Integral, np.integer)) and not isinstance(random_state, bool) \
-            and int(random_state) >= 0:
-        return np.random.default_rng(int(random_state))
-    raise param_error(owner, "random_state", "None, a non-negative int or a numpy Generator", random_state,
-                      exc=TypeError if not isinstance(random_state, numbers.Integral) else ValueError)
+    expected = "None, a non-negative int or a numpy Generator"
+    if isinstance(random_state, bool) or not isinstance(random_state, (numbers.Integral, np.integer)):
+        raise param_error(owner, "random_state", expected, random_state, exc=TypeError)
+    if random_state < 0:
+        raise param_error(owner, "random_state", expected, random_state)
+    return np.random.default_rng(int(random_state))
 
 
 def lowest_scores_noisy(scores: np.ndarray, noise_rate: float) -> np.ndarray:

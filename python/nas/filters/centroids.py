@@ -3,7 +3,6 @@ appendix G). Each class centroid is the mean of the random subset (RANSAC-style 
 covariance has the smallest determinant, so a few mislabeled samples cannot drag it away."""
 from __future__ import annotations
 
-import logging
 import math
 
 import numpy as np
@@ -14,8 +13,6 @@ from nas_ext._validation import check_float, check_int
 from .base import NoiseFilter
 
 __all__ = ["Centroids", "robust_centroid"]
-
-logger = logging.getLogger(__name__)
 
 
 def _log_generalised_variance(subset: np.ndarray) -> float:

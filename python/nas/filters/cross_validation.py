@@ -117,7 +117,7 @@ class CrossValidation(NoiseFilter):
     n_folds : int, default 3
         Folds of L (capped at |L|). Appendix C of seed 000 uses three.
     n_repeats : int, default 1
-        Repeated shuffles; each gives every sample one held-out vote.
+        Repeated shuffles; each gives every sample one held-out vote (held-out mode only).
     mode : {"heldout", "reference"}, default "heldout"
         "heldout" (the paper): a model votes only on the fold it did not see; a model whose training
         folds lack the sample's given label abstains, and a sample with no vote stays clean.
@@ -138,8 +138,9 @@ class CrossValidation(NoiseFilter):
     -------
     >>> import numpy as np
     >>> from nas.filters import CrossValidation
-    >>> X = np.r_[np.zeros((6, 2)), np.ones((6, 2))] + 0.1 * np.arange(12)[:, None] % 0.3
-    >>> y = np.r_[[0] * 6, [1] * 6]; y[0] = 1
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 10); X = 3.0 * y[:, None] + 0.5 * rng.standard_normal((20, 2))
+    >>> y[0] = 1  # a flipped label
     >>> bool(CrossValidation(random_state=0).fit_predict(X, y)[0])
     False
     """
@@ -159,6 +160,9 @@ class CrossValidation(NoiseFilter):
         check_int(self.n_folds, name, "n_folds", low=2)
         check_int(self.n_repeats, name, "n_repeats", low=1)
         check_choice(self.mode, name, "mode", ("heldout", "reference"))
+        if self.mode == "reference" and self.n_repeats != 1:
+            warnings.warn(f"{name}: n_repeats={self.n_repeats} is ignored in mode='reference' (one model per "
+                          "fold votes on every sample).", UserWarning, stacklevel=3)
         check_float(self.C, name, "C", low=0.0, low_open=True)
         check_int(self.max_iter, name, "max_iter", low=1)
 

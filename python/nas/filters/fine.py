@@ -8,7 +8,6 @@ class' scores calls clean the samples of the higher-mean component.
 """
 from __future__ import annotations
 
-import logging
 import warnings
 
 import numpy as np
@@ -20,8 +19,6 @@ from nas_ext._validation import param_error
 from .base import NoiseFilter, pool_moments
 
 __all__ = ["LowBudgetFINE", "principal_direction"]
-
-logger = logging.getLogger(__name__)
 
 
 def principal_direction(points: np.ndarray) -> np.ndarray:

@@ -69,3 +69,9 @@ def test_modes_are_seeded(mode):
     a = CrossValidation(mode=mode, random_state=5).fit_predict(X, y)
     b = CrossValidation(mode=mode, random_state=5).fit_predict(X, y)
     np.testing.assert_array_equal(a, b)
+
+
+def test_reference_mode_warns_that_repeats_are_ignored():
+    X, y = _two_blobs()
+    with pytest.warns(UserWarning, match="n_repeats=3 is ignored in mode='reference'"):
+        CrossValidation(mode="reference", n_repeats=3, random_state=0).fit_predict(X, y)
