@@ -104,17 +104,23 @@ def _diffusion_rows(graph, label: str, bandwidth: float, rng) -> list:
     weights = nas_ext.gaussian_weights(graph)
     values = rng.uniform(0.0, 1.0, n).astype(np.float32)
     fixed = np.sort(rng.choice(n, size=max(1, n // 1000), replace=False))
+    default_threads = nas_ext.get_num_threads()
     rows = []
     for dtype, value_bytes in ((np.float32, 4), (np.float64, 8)):
         v = values.astype(dtype)
-        ours, result = timeit(lambda: nas_ext.diffuse(graph, v, weights=weights, step=STEP, n_steps=N_STEPS,
-                                                      fixed=fixed), repeat=REPEAT)
         theirs, expected = timeit(_scipy_diffuse(graph, weights, v, fixed), repeat=REPEAT)
         step_bytes = 8 * (n + 1) + nnz * (4 + 4 + value_bytes) + value_bytes * n
-        gbs = N_STEPS * step_bytes / ours / 1e9
-        error = float(np.abs(result.astype(np.float64) - expected).max())
-        rows.append(f"| {label} | {np.dtype(dtype).name} | {ours * 1e3:.1f} | {gbs:.1f} | {100 * gbs / bandwidth:.0f}% "
-                    f"| {theirs * 1e3:.1f} | {theirs / ours:.2f}x | {error:.1e} |")
+        for threads in sorted({default_threads, 1}, reverse=True):
+            nas_ext.set_num_threads(threads)
+            try:
+                ours, result = timeit(lambda: nas_ext.diffuse(graph, v, weights=weights, step=STEP, n_steps=N_STEPS,
+                                                              fixed=fixed), repeat=REPEAT)
+            finally:
+                nas_ext.set_num_threads(default_threads)
+            gbs = N_STEPS * step_bytes / ours / 1e9
+            error = float(np.abs(result.astype(np.float64) - expected).max())
+            rows.append(f"| {label} | {np.dtype(dtype).name} | {threads} | {ours * 1e3:.1f} | {gbs:.1f} "
+                        f"| {100 * gbs / bandwidth:.0f}% | {theirs * 1e3:.1f} | {theirs / ours:.2f}x | {error:.1e} |")
     return rows
 
 
@@ -161,9 +167,9 @@ def run(quick: bool) -> str:
         "(bytes read + written). Byte model per step: 8 B/row indptr + (4 B index + 4 B weight + value size "
         "gathered) per edge + value size written per row.",
         "",
-        "| node order | values | diffuse ms (10 steps) | GB/s | of bandwidth | scipy.sparse ms | speed-up vs scipy "
-        "| max abs diff |",
-        "|---|---|---|---|---|---|---|---|",
+        "| node order | values | threads | diffuse ms (10 steps) | GB/s | of bandwidth | scipy.sparse ms (1 thread) "
+        "| speed-up vs scipy | max abs diff |",
+        "|---|---|---|---|---|---|---|---|---|",
         *_diffusion_rows(graph, "data order (random)", bandwidth, rng),
         *_diffusion_rows(spatial, "spatial (cKDTree leaf) order", bandwidth, rng),
         "",

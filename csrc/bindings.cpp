@@ -118,6 +118,11 @@ void diffuse_typed(Int64Array indptr, Int32Array indices, FloatArray weights, py
     const int64_t n = indptr.size() - 1;
     if (n < 0 || indptr.data()[0] != 0 || indptr.data()[n] != indices.size())
         nas::bad_argument(fn, "graph", "a CSR graph with indptr[0] == 0 and indptr[-1] == nnz", to_str_shape(indptr));
+    const int64_t* ip = indptr.data();
+    for (int64_t i = 0; i < n; ++i)
+        if (ip[i + 1] < ip[i])
+            nas::bad_argument(fn, "graph", "a CSR graph with non-decreasing indptr",
+                              "indptr decreasing at row " + nas::to_str(i));
     if (weights.size() != indices.size())
         nas::bad_argument(fn, "weights", "one weight per edge (" + nas::to_str(indices.size()) + ")",
                           nas::to_str(weights.size()) + " weights");
@@ -140,9 +145,28 @@ void diffuse_typed(Int64Array indptr, Int32Array indices, FloatArray weights, py
 
 }  // namespace knn_diffusion_py
 
+// ---- threads ---------------------------------------------------------------------------------------------
+static void set_num_threads(int n) {
+    if (n < 1) nas::bad_argument("set_num_threads", "n", "an int in [1, inf]", nas::to_str(n));
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+}
+
+static int get_num_threads() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
 PYBIND11_MODULE(_C, m) {
     m.doc() = "nas_ext compiled kernels (use the nas_ext package, which validates inputs)";
     m.def("build_info", &build_info, "Version, CUDA support, OpenMP threads and compiler of this build.");
+    m.def("set_num_threads", &set_num_threads, "OpenMP threads of the kernels called from this thread.",
+          py::arg("n"));
+    m.def("get_num_threads", &get_num_threads, "OpenMP threads of the kernels called from this thread.");
 
     // knn_graph
     m.def("knn_select_tile", &knn_diffusion_py::knn_select_tile,

@@ -2,8 +2,10 @@
 #include "cpu/diffusion.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #ifdef _OPENMP
@@ -47,6 +49,42 @@ int thread_id() {
 #endif
 }
 
+// The barrier between two Euler steps. The OpenMP barrier spins for a long time before it sleeps; on a machine
+// whose cores are shared with other busy processes, a spinning thread holds a core that the thread it waits
+// for needs, and a 10-step call then runs several times slower with 2 threads than with 1. This barrier spins
+// briefly, then yields the core at every check, which costs nothing when the machine is idle.
+class StepBarrier {
+  public:
+    // Every thread of the team calls wait(team size).
+    void wait(int parties) {
+        const int generation = generation_.load(std::memory_order_acquire);
+        if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == parties) {
+            arrived_.store(0, std::memory_order_relaxed);
+            generation_.fetch_add(1, std::memory_order_acq_rel);
+            return;
+        }
+        for (int spins = 0; generation_.load(std::memory_order_acquire) == generation; ++spins) {
+            if (spins < kSpinsBeforeYield) {
+                pause();
+            } else {
+                std::this_thread::yield();
+            }
+        }
+    }
+
+  private:
+    static constexpr int kSpinsBeforeYield = 2000;
+
+    static void pause() {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+
+    std::atomic<int> arrived_{0};
+    std::atomic<int> generation_{0};
+};
+
 // First row of part `part` of `parts` when rows are split evenly by (edges + rows) up to them.
 int64_t split_row(const int64_t* indptr, int64_t n, int part, int parts) {
     if (part >= parts) return n;
@@ -60,42 +98,23 @@ int64_t split_row(const int64_t* indptr, int64_t n, int part, int parts) {
     return lo;
 }
 
-// D_i, the weight sum of each row (accumulated in double, stored in the value type), checking the graph and
-// the weights on the way.
+// Sums the weights of the rows [lo, hi) into sums (accumulated in double, stored in the value type) and
+// checks their edges. Returns the first bad edge (index out of range or weight negative / not finite), or -1.
 template <typename T>
-std::vector<T> row_sums(const int64_t* indptr, const int32_t* indices, const float* weights, int64_t n) {
-    const int64_t nnz = indptr[n];
-    std::vector<T> sums(static_cast<size_t>(n));
-    int64_t bad_row = -1, bad_index = -1, bad_weight = -1;
-#pragma omp parallel for schedule(static) num_threads(threads_for(n, nnz)) \
-    reduction(max : bad_row, bad_index, bad_weight)
-    for (int64_t i = 0; i < n; ++i) {
-        const int64_t b = indptr[i], e = indptr[i + 1];
-        if (b < 0 || e < b || e > nnz) {
-            bad_row = std::max(bad_row, i);
-            sums[i] = T(0);
-            continue;
-        }
+int64_t row_sums(const int64_t* indptr, const int32_t* indices, const float* weights, int64_t n, int64_t lo,
+                 int64_t hi, T* sums) {
+    int64_t bad_edge = -1;
+    for (int64_t i = lo; i < hi; ++i) {
         double sum = 0.0;
-        for (int64_t p = b; p < e; ++p) {
-            const int32_t j = indices[p];
-            if (j < 0 || j >= n) bad_index = std::max(bad_index, p);
+        for (int64_t p = indptr[i]; p < indptr[i + 1]; ++p) {
             const float w = weights[p];
-            if (!(w >= 0.0f) || !std::isfinite(w)) bad_weight = std::max(bad_weight, p);
+            if ((indices[p] < 0 || indices[p] >= n || !(w >= 0.0f) || !std::isfinite(w)) && bad_edge < 0)
+                bad_edge = p;
             sum += static_cast<double>(w);
         }
         sums[i] = static_cast<T>(sum);
     }
-    if (bad_row >= 0)
-        bad_argument("diffuse", "graph", "a CSR graph with non-decreasing indptr in [0, nnz]",
-                     "a decreasing indptr at row " + to_str(bad_row));
-    if (bad_index >= 0)
-        bad_argument("diffuse", "graph", "a CSR graph with indices in [0, " + to_str(n) + ")",
-                     "index " + to_str(indices[bad_index]) + " at edge " + to_str(bad_index));
-    if (bad_weight >= 0)
-        bad_argument("diffuse", "weights", "finite and non-negative",
-                     "the value " + to_str(weights[bad_weight]) + " at edge " + to_str(bad_weight));
-    return sums;
+    return bad_edge;
 }
 
 // One Euler step for the rows [lo, hi) of a single signal (m == 1), in the value type. Dividing by D_i
@@ -156,13 +175,17 @@ template <typename T>
 void diffuse_cpu(const int64_t* indptr, const int32_t* indices, const float* weights, int64_t n, int64_t m,
                  const T* values, T* out, const int64_t* fixed, int64_t n_fixed, T fixed_value, double step,
                  int64_t n_steps) {
-    const std::vector<T> sums = row_sums<T>(indptr, indices, weights, n);
+    std::vector<T> sums(static_cast<size_t>(n));
     // Start in the buffer that makes the last step land in `out`.
     std::unique_ptr<T[]> scratch(n_steps > 0 ? new T[static_cast<size_t>(n * m)] : nullptr);
     T* first = (n_steps % 2 == 0) ? out : scratch.get();
     T* second = (n_steps % 2 == 0) ? scratch.get() : out;
+    const int threads = threads_for(n, indptr[n]);
+    std::vector<int64_t> bad_edges(static_cast<size_t>(threads), -1);
+    StepBarrier barrier;
 
-#pragma omp parallel num_threads(threads_for(n, indptr[n]))
+    // One parallel region for the whole call: the row sums (and edge checks), the copy, then every step.
+#pragma omp parallel num_threads(threads)
     {
         const int parts = thread_count(), part = thread_id();
         const int64_t lo = split_row(indptr, n, part, parts);
@@ -175,11 +198,14 @@ void diffuse_cpu(const int64_t* indptr, const int32_t* indices, const float* wei
         };
         std::vector<T> acc(static_cast<size_t>(m));
 
+        bad_edges[part] = row_sums(indptr, indices, weights, n, lo, hi, sums.data());
         std::copy(values + lo * m, values + hi * m, first + lo * m);
         reset_fixed(first);
-#pragma omp barrier
+        barrier.wait(parts);
+        const bool valid = std::all_of(bad_edges.begin(), bad_edges.begin() + parts, [](int64_t e) { return e < 0; });
+
         T* const buffers[2] = {first, second};
-        for (int64_t s = 0; s < n_steps; ++s) {
+        for (int64_t s = 0; valid && s < n_steps; ++s) {
             const T* cur = buffers[s % 2];
             T* nxt = buffers[(s + 1) % 2];
             if (m == 1) {
@@ -188,8 +214,17 @@ void diffuse_cpu(const int64_t* indptr, const int32_t* indices, const float* wei
                 step_rows_multi(indptr, indices, weights, sums.data(), step, cur, nxt, m, lo, hi, acc.data());
             }
             reset_fixed(nxt);
-#pragma omp barrier
+            barrier.wait(parts);
         }
+    }
+
+    for (const int64_t p : bad_edges) {
+        if (p < 0) continue;
+        if (indices[p] < 0 || indices[p] >= n)
+            bad_argument("diffuse", "graph", "a CSR graph with indices in [0, " + to_str(n) + ")",
+                         "index " + to_str(indices[p]) + " at edge " + to_str(p));
+        bad_argument("diffuse", "weights", "finite and non-negative",
+                     "the value " + to_str(weights[p]) + " at edge " + to_str(p));
     }
 }
 
