@@ -71,6 +71,8 @@ def knn_graph(X, k, *, metric: str = "euclidean", symmetric: bool = True, device
         raise param_error(function, "symmetric", "a bool", symmetric, exc=TypeError)
     X = check_features(X, function, "X", min_rows=2)
     n = X.shape[0]
+    if n > np.iinfo(np.int32).max:
+        raise param_error(function, "X", "at most 2**31 - 1 rows (neighbour indices are int32)", X)
     k = check_int(k, function, "k", low=1, high=n - 1)
     if device != "cpu":
         raise RuntimeError(f"{function}: this nas_ext build has no CUDA kernel for knn_graph; use device='cpu'.")
