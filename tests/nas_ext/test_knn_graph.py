@@ -184,3 +184,16 @@ def test_graph_from_neighbours_equals_knn_graph_given_its_lists_in_any_order(dat
 def test_graph_from_neighbours_bad_input(neighbours, dist, exc, argument):
     with pytest.raises(exc, match=f"{argument} parameter of graph_from_neighbours"):
         nas_ext.graph_from_neighbours(np.array(neighbours), np.array(dist))
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_ties_between_duplicated_float_points_go_to_the_lowest_index(rng, metric):
+    base = rng.standard_normal((30, 5)).astype(np.float32)
+    X = np.concatenate([base, base])  # row i + 30 duplicates row i: every other neighbour comes as a tied pair
+    neighbours, _ = _directed(nas_ext.knn_graph(X, 2, metric=metric, symmetric=False))
+    D = dense_distances(base, metric)
+    np.fill_diagonal(D, np.inf)
+    nearest_other = np.argmin(D, axis=1)  # in base; its copy at +30 ties with it
+    for i in range(30):
+        np.testing.assert_array_equal(neighbours[i], sorted([nearest_other[i], i + 30]))
+        np.testing.assert_array_equal(neighbours[i + 30], sorted([i, nearest_other[i]]))
