@@ -155,50 +155,81 @@ __attribute__((target("avx512f"))) double exact_distance_avx512(const float* x, 
     return euclidean ? std::sqrt(sum) : std::max(0.0, 1.0 - sum);
 }
 
-__attribute__((target("avx2,fma"))) void scan_row_avx2(const Scan& s, int64_t a, std::vector<RadiusPair>& out) {
-    const int64_t i = s.row0 + a;
-    const float* g = s.dots + a * s.k;
+// The candidate tests: cosine 1 - dot < t, euclidean fma(-2, dot, col_term) < row_term (t per row).
+template <bool Euclidean>
+__attribute__((target("avx2,fma"))) void scan_row_avx2_impl(const Scan& s, int64_t a,
+                                                              std::vector<RadiusPair>& out) {
+    const int64_t i = s.row0 + a, k = s.k, col0 = s.col0;
+    const float* g = s.dots + a * k;
+    const float* c = Euclidean ? s.col_term + col0 : g;  // c is unused for cosine
+    const float t = Euclidean ? s.row_term[i] : s.cosine_candidate;
+    const __m256 thr = _mm256_set1_ps(t), minus_two = _mm256_set1_ps(-2.0f), one = _mm256_set1_ps(1.0f);
     int64_t b = first_column(s, a);
-    const __m256 minus_two = _mm256_set1_ps(-2.0f), one = _mm256_set1_ps(1.0f);
-    const __m256 thr = _mm256_set1_ps(s.euclidean ? s.row_term[i] : s.cosine_candidate);
-    const float* c = s.col_term ? s.col_term + s.col0 : nullptr;
-    for (; b + 8 <= s.k; b += 8) {
+    for (; b + 8 <= k; b += 8) {
         const __m256 gv = _mm256_loadu_ps(g + b);
-        const __m256 v = s.euclidean ? _mm256_fmadd_ps(minus_two, gv, _mm256_loadu_ps(c + b))
-                                     : _mm256_sub_ps(one, gv);
+        const __m256 v = Euclidean ? _mm256_fmadd_ps(minus_two, gv, _mm256_loadu_ps(c + b)) : _mm256_sub_ps(one, gv);
         unsigned hit = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, thr, _CMP_LT_OQ)));
         while (hit) {
-            keep_if_within(s, i, s.col0 + b + __builtin_ctz(hit), out);
+            keep_if_within(s, i, col0 + b + __builtin_ctz(hit), out);
             hit &= hit - 1;
         }
     }
-    const float t = s.euclidean ? s.row_term[i] : s.cosine_candidate;
-    for (; b < s.k; ++b) {
-        const float v = s.euclidean ? std::fma(-2.0f, g[b], c[b]) : 1.0f - g[b];
-        if (v < t) keep_if_within(s, i, s.col0 + b, out);
+    for (; b < k; ++b) {
+        const float v = Euclidean ? std::fma(-2.0f, g[b], c[b]) : 1.0f - g[b];
+        if (v < t) keep_if_within(s, i, col0 + b, out);
     }
 }
 
-__attribute__((target("avx512f"))) void scan_row_avx512(const Scan& s, int64_t a,
-                                                        std::vector<RadiusPair>& out) {
-    const int64_t i = s.row0 + a;
-    const float* g = s.dots + a * s.k;
-    const float* c = s.col_term ? s.col_term + s.col0 : nullptr;
-    const __m512 minus_two = _mm512_set1_ps(-2.0f), one = _mm512_set1_ps(1.0f);
-    const __m512 thr = _mm512_set1_ps(s.euclidean ? s.row_term[i] : s.cosine_candidate);
-    for (int64_t b = first_column(s, a); b < s.k; b += 16) {
-        const int64_t rest = s.k - b;
-        const __mmask16 lm = rest >= 16 ? static_cast<__mmask16>(0xFFFF)
-                                        : static_cast<__mmask16>((1u << rest) - 1u);
-        const __m512 gv = _mm512_maskz_loadu_ps(lm, g + b);
-        const __m512 v = s.euclidean ? _mm512_fmadd_ps(minus_two, gv, _mm512_maskz_loadu_ps(lm, c + b))
-                                     : _mm512_sub_ps(one, gv);
-        unsigned hit = _mm512_mask_cmp_ps_mask(lm, v, thr, _CMP_LT_OQ);
+void scan_row_avx2(const Scan& s, int64_t a, std::vector<RadiusPair>& out) {
+    if (s.euclidean) scan_row_avx2_impl<true>(s, a, out);
+    else scan_row_avx2_impl<false>(s, a, out);
+}
+
+template <bool Euclidean>
+__attribute__((target("avx512f"))) inline __mmask16 candidates_avx512(const float* g, const float* c, __m512 thr,
+                                                                        __mmask16 lanes) {
+    const __m512 gv = _mm512_maskz_loadu_ps(lanes, g);
+    const __m512 v = Euclidean ? _mm512_fmadd_ps(_mm512_set1_ps(-2.0f), gv, _mm512_maskz_loadu_ps(lanes, c))
+                               : _mm512_sub_ps(_mm512_set1_ps(1.0f), gv);
+    return _mm512_mask_cmp_ps_mask(lanes, v, thr, _CMP_LT_OQ);
+}
+
+// 64 columns per step; the rare hits are handed to keep_if_within.
+template <bool Euclidean>
+__attribute__((target("avx512f"))) void scan_row_avx512_impl(const Scan& s, int64_t a,
+                                                              std::vector<RadiusPair>& out) {
+    const int64_t i = s.row0 + a, k = s.k, col0 = s.col0;
+    const float* g = s.dots + a * k;
+    const float* c = Euclidean ? s.col_term + col0 : g;  // c is unused for cosine
+    const __m512 thr = _mm512_set1_ps(Euclidean ? s.row_term[i] : s.cosine_candidate);
+    const __mmask16 all = 0xFFFF;
+    int64_t b = first_column(s, a);
+    for (; b + 64 <= k; b += 64) {
+        const __mmask16 h0 = candidates_avx512<Euclidean>(g + b, c + b, thr, all);
+        const __mmask16 h1 = candidates_avx512<Euclidean>(g + b + 16, c + b + 16, thr, all);
+        const __mmask16 h2 = candidates_avx512<Euclidean>(g + b + 32, c + b + 32, thr, all);
+        const __mmask16 h3 = candidates_avx512<Euclidean>(g + b + 48, c + b + 48, thr, all);
+        uint64_t hit = static_cast<uint64_t>(h0) | (static_cast<uint64_t>(h1) << 16) |
+                       (static_cast<uint64_t>(h2) << 32) | (static_cast<uint64_t>(h3) << 48);
         while (hit) {
-            keep_if_within(s, i, s.col0 + b + __builtin_ctz(hit), out);
+            keep_if_within(s, i, col0 + b + __builtin_ctzll(hit), out);
             hit &= hit - 1;
         }
     }
+    for (; b < k; b += 16) {
+        const int64_t rest = k - b;
+        const __mmask16 lanes = rest >= 16 ? all : static_cast<__mmask16>((1u << rest) - 1u);
+        unsigned hit = candidates_avx512<Euclidean>(g + b, c + b, thr, lanes);
+        while (hit) {
+            keep_if_within(s, i, col0 + b + __builtin_ctz(hit), out);
+            hit &= hit - 1;
+        }
+    }
+}
+
+void scan_row_avx512(const Scan& s, int64_t a, std::vector<RadiusPair>& out) {
+    if (s.euclidean) scan_row_avx512_impl<true>(s, a, out);
+    else scan_row_avx512_impl<false>(s, a, out);
 }
 
 #endif  // NAS_RADIUS_X86
