@@ -290,3 +290,26 @@ def test_compiled_builder_rejects_misuse_without_crashing():
     builder.add_tile(np.ones((4, 4), dtype=np.float32), 0, 0)
     indptr, indices, dist = builder.assemble()
     assert indptr.tolist() == [0, 4, 8, 12, 16] and indices.tolist() == [0, 1, 2, 3] * 4
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_pairs_at_the_radius_are_decided_on_their_exact_distance(metric, rng):
+    # delta equal to a pair's float32 distance, or one ulp above it: far inside the GEMM's rounding error
+    # (d = 384), so the pair is found only because the candidate test is widened and then re-checked exactly.
+    X = rng.standard_normal((400, 384)).astype(np.float32) + 0.5
+    X[200:210] = X[:10] + 1e-3 * rng.standard_normal((10, 384)).astype(np.float32)
+    rows, _ = radius._prepared_rows(X, metric)
+    wide = rows.astype(np.float64)
+    if metric == "cosine":
+        exact = np.clip(1.0 - wide @ wide.T, 0.0, None)
+    else:
+        sq = (wide ** 2).sum(axis=1)
+        exact = np.sqrt(np.clip(sq[:, None] + sq[None, :] - 2.0 * wide @ wide.T, 0.0, None))
+    np.fill_diagonal(exact, 0.0)
+    exact32 = exact.astype(np.float32)
+    off = exact32[~np.eye(400, dtype=bool)]
+    for value in (np.sort(off)[3], np.quantile(off, 0.01).astype(np.float32)):
+        for delta in (value, np.nextafter(value, np.float32(np.inf))):
+            g = nas_ext.radius_graph(X, float(delta), metric=metric)
+            np.testing.assert_array_equal(adjacency(g), exact32 < delta)
+            np.testing.assert_array_equal(g.dist, exact32[g.rows(), g.indices])
