@@ -52,7 +52,7 @@ namespace {
 using FloatMatrix = py::array_t<float, py::array::c_style>;
 
 nas::RadiusGraphBuilder make_radius_builder(const FloatMatrix& X, const py::object& sq_norms,
-                                            const std::string& metric, double delta) {
+                                            const std::string& metric, double delta, const std::string& isa) {
     const char* fn = "RadiusGraphBuilder";
     if (X.ndim() != 2) nas::bad_argument(fn, "X", "a 2-D float32 array", nas::to_str(X.ndim()) + " dimensions");
     nas::RadiusMetric kind;
@@ -70,7 +70,7 @@ nas::RadiusGraphBuilder make_radius_builder(const FloatMatrix& X, const py::obje
             nas::bad_argument(fn, "sq_norms", "a float32 vector with one entry per row of X", "another shape");
         norms = arr.data();  // read only in the constructor
     }
-    return nas::RadiusGraphBuilder(X.data(), X.shape(0), X.shape(1), norms, kind, delta);
+    return nas::RadiusGraphBuilder(X.data(), X.shape(0), X.shape(1), norms, kind, delta, isa);
 }
 
 int64_t radius_add_tile(nas::RadiusGraphBuilder& self, const FloatMatrix& dots, int64_t row0, int64_t col0) {
@@ -102,13 +102,16 @@ void bind_radius_graph(py::module_& m) {
         "Tile-by-tile radius graph assembly (internal: use nas_ext.radius_graph). X must stay alive and "
         "unchanged while the builder is used.")
         .def(py::init(&make_radius_builder), py::arg("X").noconvert(), py::arg("sq_norms"), py::arg("metric"),
-             py::arg("delta"), py::keep_alive<1, 2>())
+             py::arg("delta"), py::arg("isa") = "auto", py::keep_alive<1, 2>())
         .def("add_tile", &radius_add_tile, py::arg("dots").noconvert(), py::arg("row0"), py::arg("col0"),
              "Keep the pairs i < j of one tile of dot products; returns the number of pairs so far.")
         .def("assemble", &radius_assemble, "Build the CSR (indptr int64, indices int32, dist float32).")
+        .def_property_readonly("isa", &nas::RadiusGraphBuilder::isa)
         .def_property_readonly("n_pairs", &nas::RadiusGraphBuilder::n_pairs)
         .def_property_readonly("n_edges", &nas::RadiusGraphBuilder::n_edges)
-        .def_property_readonly("pair_bytes", &nas::RadiusGraphBuilder::pair_bytes);
+        .def_property_readonly("pair_bytes", &nas::RadiusGraphBuilder::pair_bytes)
+        .def_static("available_isas", &nas::RadiusGraphBuilder::available_isas,
+                    "Instruction sets with a radius kernel this CPU runs, best first.");
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ BYTES_PER_EDGE = 14
 DEFAULT_TILE_ROWS = 2048
 DEFAULT_TILE_COLS = 4096
 _PREP_ROWS = 8192  # rows per chunk when normalising / centring (bounds the float64 temporaries)
+_MAX_SQ_NORM = 1e37  # euclidean: keeps |x|^2 + |y|^2 - 2<x, y> finite in float32
 
 
 def _available_memory_bytes() -> int:
@@ -55,7 +56,8 @@ def _prepared_rows(X: np.ndarray, metric: str):
 
     cosine: rows divided by their L2 norm (computed in float64); all-zero rows stay zero.
     euclidean: rows minus the column mean (computed in float64), which leaves distances unchanged and
-    shrinks the norms, hence the rounding error of |x|^2 + |y|^2 - 2<x, y>.
+    shrinks the norms, hence the rounding error of |x|^2 + |y|^2 - 2<x, y>. Rows whose squared norm would
+    overflow float32 products are an error.
     """
     n = X.shape[0]
     out = np.empty(X.shape, dtype=np.float32)
@@ -67,13 +69,18 @@ def _prepared_rows(X: np.ndarray, metric: str):
             out[start:start + _PREP_ROWS] = block / norms[:, None]
         return out, None
     mean = X.mean(axis=0, dtype=np.float64)
-    sq_norms = np.empty(n, dtype=np.float32)
+    sq_norms = np.empty(n, dtype=np.float64)
     for start in range(0, n, _PREP_ROWS):
-        centred = (X[start:start + _PREP_ROWS].astype(np.float64) - mean).astype(np.float32)
+        with np.errstate(over="ignore"):  # a row beyond float32 range shows up as an infinite norm
+            centred = (X[start:start + _PREP_ROWS].astype(np.float64) - mean).astype(np.float32)
         out[start:start + _PREP_ROWS] = centred
         wide = centred.astype(np.float64)
         sq_norms[start:start + _PREP_ROWS] = np.einsum("ij,ij->i", wide, wide)
-    return out, sq_norms
+    if not sq_norms.max() < _MAX_SQ_NORM:
+        raise param_error(FUNCTION, "X", "small enough for float32 products (centred squared row norms "
+                          f"below {_MAX_SQ_NORM:g})", f"a largest squared norm of {sq_norms.max():g}",
+                          describe=False)
+    return out, sq_norms.astype(np.float32)
 
 
 @contextlib.contextmanager
@@ -157,8 +164,9 @@ def radius_graph(X: Any, delta: float, *, metric: str = "cosine", max_edges: Opt
 
     Time: n^2 d flops of GEMM plus O(n^2) for the threshold scan plus O(E d) for the re-check.
     Memory: a float32 working copy of X (n d 4 bytes), one tile (tile_rows x 4096 x 4 bytes, 32 MiB by
-    default), and at the peak 14 bytes per directed edge (compact pair records + the CSR) plus 24 bytes
-    per row.
+    default), and at the peak ``BYTES_PER_EDGE`` = 14 bytes per directed edge (12-byte records of the
+    pairs i < j, then the 8-byte CSR entries) plus 24 bytes per row (36 for euclidean). The edge cap is
+    checked after every tile, so a too-large delta stops within one tile of passing ``max_edges``.
 
     Examples
     --------

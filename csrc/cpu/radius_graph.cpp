@@ -236,23 +236,32 @@ void scan_row_avx512(const Scan& s, int64_t a, std::vector<RadiusPair>& out) {
 
 using ScanRowFn = void (*)(const Scan&, int64_t, std::vector<RadiusPair>&);
 
-struct Kernels {
+}  // namespace
+
+struct RadiusKernels {
+    const char* isa;
     ScanRowFn scan_row;
     ExactFn exact;
 };
 
-Kernels pick_kernels() {
+namespace {
+
+// Every kernel this CPU can run, best first.
+std::vector<RadiusKernels> runnable_kernels() {
+    std::vector<RadiusKernels> out;
 #ifdef NAS_RADIUS_X86
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return {scan_row_avx512, exact_distance_avx512};
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {scan_row_avx2, exact_distance_avx2};
+    if (__builtin_cpu_supports("avx512f")) out.push_back({"avx512", scan_row_avx512, exact_distance_avx512});
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        out.push_back({"avx2", scan_row_avx2, exact_distance_avx2});
 #endif
-    return {scan_row_scalar, exact_distance_scalar};
+    out.push_back({"scalar", scan_row_scalar, exact_distance_scalar});
+    return out;
 }
 
-const Kernels& kernels() {
-    static const Kernels chosen = pick_kernels();
-    return chosen;
+const std::vector<RadiusKernels>& kernel_table() {
+    static const std::vector<RadiusKernels> table = runnable_kernels();
+    return table;
 }
 
 // Smallest float32 that is >= value (value finite or +inf).
@@ -264,10 +273,28 @@ float round_up_to_float(double value) {
 
 }  // namespace
 
+std::vector<std::string> RadiusGraphBuilder::available_isas() {
+    std::vector<std::string> names;
+    for (const RadiusKernels& k : kernel_table()) names.emplace_back(k.isa);
+    return names;
+}
+
+const char* RadiusGraphBuilder::isa() const { return kernels_->isa; }
+
 RadiusGraphBuilder::RadiusGraphBuilder(const float* X, int64_t n, int64_t d, const float* sq_norms,
-                                       RadiusMetric metric, double delta)
-    : X_(X), n_(n), d_(d), metric_(metric), delta_(static_cast<float>(delta)) {
+                                       RadiusMetric metric, double delta, const std::string& isa)
+    : X_(X), n_(n), d_(d), metric_(metric), delta_(static_cast<float>(delta)), kernels_(nullptr) {
     const char* fn = "RadiusGraphBuilder";
+    for (const RadiusKernels& k : kernel_table())
+        if (isa == "auto" || isa == k.isa) {
+            kernels_ = &k;
+            break;
+        }
+    if (kernels_ == nullptr) {
+        std::string names = "'auto'";
+        for (const RadiusKernels& k : kernel_table()) names += std::string(", '") + k.isa + "'";
+        bad_argument(fn, "isa", "one of " + names + " on this CPU", "'" + isa + "'");
+    }
     if (n < 1 || n > std::numeric_limits<int32_t>::max()) bad_argument(fn, "X", "1 to 2^31 - 1 rows", to_str(n));
     if (d < 1) bad_argument(fn, "X", "at least 1 column", to_str(d));
     if (!(delta > 0.0) || std::isnan(delta)) bad_argument(fn, "delta", "a float in (0, inf]", to_str(delta));
@@ -298,7 +325,7 @@ int64_t RadiusGraphBuilder::add_tile(const float* dots, int64_t row0, int64_t m,
     if (col0 < 0 || k < 0 || col0 + k > n_) bad_argument(fn, "col0", "a column range inside [0, n)", to_str(col0));
     if (m == 0 || k == 0 || col0 + k <= row0 + 1) return n_pairs_;
 
-    const Kernels& kern = kernels();
+    const RadiusKernels& kern = *kernels_;
     const Scan scan{dots, k, row0, col0, X_, d_, metric_ == RadiusMetric::euclidean,
                     col_term_.empty() ? nullptr : col_term_.data(),
                     row_term_.empty() ? nullptr : row_term_.data(),

@@ -12,11 +12,14 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace nas {
 
 enum class RadiusMetric { cosine, euclidean };
+
+struct RadiusKernels;  // the candidate scan and exact re-check of one instruction set
 
 struct RadiusPair {
     int32_t row;  // the smaller index of the pair
@@ -27,15 +30,20 @@ struct RadiusPair {
 class RadiusGraphBuilder {
 public:
     // X: n x d float32, C-contiguous rows (L2-normalised for cosine, centred for euclidean), must outlive
-    // the builder. sq_norms: n squared row norms (euclidean only, may be null for cosine).
+    // the builder. sq_norms: n squared row norms (euclidean only, may be null for cosine). isa: "auto" (the
+    // best this CPU runs) or one of available_isas(), to test and time the fallbacks.
     RadiusGraphBuilder(const float* X, int64_t n, int64_t d, const float* sq_norms, RadiusMetric metric,
-                       double delta);
+                       double delta, const std::string& isa = "auto");
+
+    // Instruction sets with a kernel that this CPU can run, best first ("avx512", "avx2", "scalar").
+    static std::vector<std::string> available_isas();
 
     // dots: m x k float32 C-contiguous, dots[a][b] = <X[row0 + a], X[col0 + b]>. Keeps the pairs i < j of
     // the tile. Tiles must cover each pair i < j at most once. Returns the number of pairs kept so far.
     int64_t add_tile(const float* dots, int64_t row0, int64_t m, int64_t col0, int64_t k);
 
     int64_t n() const { return n_; }
+    const char* isa() const;
     int64_t n_pairs() const { return n_pairs_; }
     // Directed edges of the finished graph: self-loops plus both directions of every pair.
     int64_t n_edges() const { return n_ + 2 * n_pairs_; }
@@ -54,7 +62,8 @@ private:
     int64_t n_, d_;
     RadiusMetric metric_;
     float delta_;
-    float cosine_candidate_;         // cosine: candidate iff 1 - dot < this
+    const RadiusKernels* kernels_;
+    float cosine_candidate_ = 0.0f;  // cosine: candidate iff 1 - dot < this
     std::vector<float> col_term_;    // euclidean: |y|^2 (1 - slack)
     std::vector<float> row_term_;    // euclidean: candidate iff col_term - 2 dot < row_term
     int64_t n_pairs_ = 0;

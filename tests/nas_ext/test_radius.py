@@ -276,6 +276,8 @@ def test_compiled_builder_rejects_misuse_without_crashing():
         _C.RadiusGraphBuilder(X, None, "cosine", -1.0)
     with pytest.raises(ValueError, match="'sq_norms'"):
         _C.RadiusGraphBuilder(X, None, "euclidean", 0.5)
+    with pytest.raises(ValueError, match="'isa'"):
+        _C.RadiusGraphBuilder(X, None, "cosine", 0.5, isa="neon9")
     with pytest.raises(ValueError, match="'sq_norms'"):
         _C.RadiusGraphBuilder(X, np.ones(3, dtype=np.float32), "euclidean", 0.5)
     builder = _C.RadiusGraphBuilder(X, None, "cosine", 0.5)
@@ -313,3 +315,27 @@ def test_pairs_at_the_radius_are_decided_on_their_exact_distance(metric, rng):
             g = nas_ext.radius_graph(X, float(delta), metric=metric)
             np.testing.assert_array_equal(adjacency(g), exact32 < delta)
             np.testing.assert_array_equal(g.dist, exact32[g.rows(), g.indices])
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("isa", _C.RadiusGraphBuilder.available_isas())
+def test_every_instruction_set_gives_the_same_graph(metric, isa, rng):
+    X = rng.standard_normal((333, 37)).astype(np.float32)
+    X[300:] = X[:33]
+    reference = nas_ext.radius_graph(X, 0.9 if metric == "cosine" else 8.0, metric=metric)
+    rows, sq_norms = radius._prepared_rows(X, metric)
+    builder = _C.RadiusGraphBuilder(rows, sq_norms, metric, reference.delta, isa=isa)
+    assert builder.isa == isa
+    radius._scan_tiles(builder, rows, 70, 100, max_edges=10**9, delta=reference.delta, progress=False)
+    indptr, indices, dist = builder.assemble()
+    np.testing.assert_array_equal(indptr, reference.indptr)
+    np.testing.assert_array_equal(indices, reference.indices)
+    np.testing.assert_allclose(dist, reference.dist, rtol=1e-6, atol=1e-7)
+    assert reference.nnz > 3 * reference.n
+
+
+def test_euclidean_values_too_large_for_float32_products():
+    X = np.array([[3e19, 0.0], [-3e19, 1.0]])
+    with pytest.raises(ValueError, match="'X' parameter of radius_graph must be small enough"):
+        nas_ext.radius_graph(X, 1.0, metric="euclidean")
+    assert nas_ext.radius_graph(X, 0.5, metric="cosine").nnz == 2
