@@ -127,7 +127,7 @@ def radius_graph(X: Any, delta: float, *, metric: str = "cosine", max_edges: Opt
     ----------
     X : array-like, shape (n_samples, n_features)
         float32/float64 numpy array (C- or F-ordered, memmaps welcome) or a CPU torch tensor; finite.
-        Worked on in float32.
+        Normalised (cosine) or centred (euclidean) in float64, then worked on in float32.
     delta : float in (0, inf)
         The radius; the comparison ``dist < delta`` is strict and done in float32 (``float32(dist) <
         float32(delta)``, the same test as :meth:`Graph.restrict`).
@@ -188,7 +188,7 @@ def radius_graph(X: Any, delta: float, *, metric: str = "cosine", max_edges: Opt
         raise param_error(FUNCTION, "progress", "a bool", progress, exc=TypeError)
     if resolve_device(device, FUNCTION) != "cpu":
         raise RuntimeError(f"{FUNCTION}: this build of nas_ext has no CUDA radius_graph kernel; use device='cpu'.")
-    X = check_features(X, FUNCTION)
+    X = check_features(X, FUNCTION, dtype=None)  # no float32 copy here: _prepared_rows makes the one we need
     n = X.shape[0]
     if n > np.iinfo(np.int32).max:
         raise param_error(FUNCTION, "X", "at most 2^31 - 1 rows (int32 neighbour indices)", X)
