@@ -78,16 +78,17 @@ struct CoverageHandle {
 void bind_coverage(py::module_& m) {
     py::class_<CoverageHandle>(m, "CoverageState")
         .def(py::init([](const CArray<int64_t>& indptr, const CArray<int32_t>& indices,
-                         std::optional<CArray<double>> weights) {
+                         std::optional<CArray<double>> weights, bool symmetric) {
                  auto handle = std::make_unique<CoverageHandle>();
                  auto p = to_vector(indptr);
                  auto i = to_vector(indices);
                  std::vector<double> w = weights ? to_vector(*weights) : std::vector<double>();
                  py::gil_scoped_release release;
-                 handle->state = std::make_unique<nas::CoverageState>(std::move(p), std::move(i), std::move(w));
+                 handle->state =
+                     std::make_unique<nas::CoverageState>(std::move(p), std::move(i), std::move(w), symmetric);
                  return handle;
              }),
-             py::arg("indptr"), py::arg("indices"), py::arg("weights") = py::none())
+             py::arg("indptr"), py::arg("indices"), py::arg("weights") = py::none(), py::arg("symmetric") = false)
         .def("cover",
              [](CoverageHandle& h, const CArray<int64_t>& sources) {
                  py::gil_scoped_release release;

@@ -18,10 +18,11 @@ __all__ = ["CoverageState", "TIE_TOLERANCE"]
 TIE_TOLERANCE = 1e-9
 
 
-def _graph_csr(graph: Any, function: str) -> Tuple[np.ndarray, np.ndarray]:
-    """CSR offsets (int64) and targets (int32) of a Graph or a square scipy sparse matrix."""
+def _graph_csr(graph: Any, function: str) -> Tuple[np.ndarray, np.ndarray, bool]:
+    """CSR offsets (int64), targets (int32) and the symmetry flag of a Graph or a square scipy sparse matrix."""
+    symmetric = False
     if isinstance(graph, Graph):
-        indptr, indices, n = graph.indptr, graph.indices, graph.n
+        indptr, indices, n, symmetric = graph.indptr, graph.indices, graph.n, bool(graph.symmetric)
     else:
         import scipy.sparse as sp
 
@@ -34,7 +35,7 @@ def _graph_csr(graph: Any, function: str) -> Tuple[np.ndarray, np.ndarray]:
     indices = np.ascontiguousarray(indices, dtype=np.int32)
     if indptr.ndim != 1 or indptr.shape[0] != n + 1:
         raise param_error(function, "graph", f"CSR offsets of length n + 1 = {n + 1}", indptr)
-    return indptr, indices
+    return indptr, indices, symmetric
 
 
 def _tie_rng(seed: Any, function: str) -> np.random.Generator:
@@ -65,7 +66,8 @@ class CoverageState:
     ----------
     graph : nas_ext.graph.Graph or square scipy sparse matrix
         The edges; for a scipy matrix, every stored entry of ``graph.tocsr()`` (explicit zeros included) is
-        an edge, its value is ignored. Self-loops are ordinary edges (radius graphs have them).
+        an edge, its value is ignored. Self-loops are ordinary edges (radius graphs have them). A Graph marked
+        ``symmetric`` (radius and symmetric kNN graphs) serves as its own transpose when the weights are 1.
     weights : array of shape (nnz,), optional
         Per-edge weights in the CSR order of the graph; finite and >= 0. Default: all 1.
     device : 'cpu'
@@ -74,17 +76,21 @@ class CoverageState:
     Notes
     -----
     Cost: building the state copies the CSR and builds its transpose, O(N + E) time, 24 bytes per edge with
-    weights (12 without). Every rise of ``c(y)`` or fall of ``m(y)`` updates the gains of the in-neighbours of
-    ``y`` by the exact difference, so a whole selection costs O(E) gain updates; the argmax is a lazy max
-    structure (buckets of equal gains, stale entries refreshed when they surface), O(N log N) to build at each
-    :meth:`pick` call and O(log N) per refresh — never an O(N) scan per pick.
+    weights, 8 without (4 for a symmetric Graph). Every rise of ``c(y)`` or fall of ``m(y)`` updates the gains of the in-neighbours of
+    ``y`` by the exact difference, O(in-degree of y); with unit weights a node is covered at most once, so a
+    whole selection costs O(E) gain updates. The argmax is a lazy max structure (buckets of equal gains,
+    stale entries refreshed when they surface): O(N) to build at each :meth:`pick` call plus O(log N) per
+    refresh — never an O(N) scan per pick.
 
     Ties: gains ``>= g* - TIE_TOLERANCE * max(1, |g*|)`` (``g*`` the best gain) all count as maximal, so sums
     kept incrementally and the same sums recomputed from scratch pick the same node despite rounding. With unit
     weights and no discount the gains are exact integers. Among the maximal nodes, ``tie_break="lowest"``
     picks the lowest index; ``"random"`` picks the one ranked first in a permutation drawn from ``seed`` at the
-    start of each :meth:`pick` call: any one pick is uniform among its maximal nodes, and picks of the same call
-    share the permutation. Nodes with gain 0 stay pickable, so an exhausted graph keeps yielding picks.
+    start of each :meth:`pick` call. The first pick of a call is uniform among its maximal nodes; later picks
+    of the same call reuse the permutation, so a node that lost a tie keeps ranking behind the winner and is
+    not exactly uniform in the next tie (call ``pick(1)`` with a fresh seed per pick for independent uniform
+    tie-breaks, as the reference's ``np.random.choice``). Nodes with gain 0 stay pickable, so an exhausted
+    graph keeps yielding picks.
 
     Examples
     --------
@@ -107,11 +113,11 @@ class CoverageState:
         fn = "CoverageState"
         if resolve_device(device, fn) != "cpu":
             raise param_error(fn, "device", "'cpu' (this build has no CUDA CoverageState)", device)
-        indptr, indices = _graph_csr(graph, fn)
+        indptr, indices, symmetric = _graph_csr(graph, fn)
         w = None
         if weights is not None:
             w = check_vector(weights, indices.shape[0], fn, "weights", nonnegative=True)
-        self._state = _C.CoverageState(indptr, indices, w)
+        self._state = _C.CoverageState(indptr, indices, w, symmetric)
 
     @property
     def n(self) -> int:

@@ -1,6 +1,5 @@
 #include "cpu/kcenter.h"
 
-#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -13,6 +12,10 @@ namespace {
 // Skip a row only when the triangle inequality proves the pick is farther than its nearest centre by
 // this relative margin, orders of magnitude above float32 rounding: pruning never changes the result.
 constexpr float kPruneMargin = 1e-4f;
+constexpr float kPruneFactor = 4.0f * (1.0f + kPruneMargin) * (1.0f + kPruneMargin);
+// Below this many float operations a pass runs on one thread: per-pick passes are short once pruning
+// bites, and a parallel region's barrier then costs more than it saves (especially on a loaded machine).
+constexpr int64_t kParallelWork = int64_t(1) << 20;
 
 // Sum of squared differences with 16 independent lanes (vectorises without reassociation flags).
 inline float squared_distance(const float* a, const float* b, int64_t d) {
@@ -90,9 +93,14 @@ void kcenter_greedy_cpu(const float* X, int64_t n, int64_t d, const int64_t* cen
         next = best.index;
     }
 
-    std::vector<float> gap;       // distance from the latest pick to each centre (active ones only)
-    std::vector<uint8_t> active;  // centres that are the nearest of some open row at a positive distance
-    std::vector<int64_t> active_ids;
+    // active[c]: centre c is the nearest of some open row at a positive distance, so the next pick needs
+    // its distance to c for the pruning test. Marked during each update pass for the following pick.
+    std::vector<uint8_t> active(n_centers + budget, 0);
+    for (int64_t x = 0; x < n; ++x)
+        if (!taken[x] && nearest[x] >= 0 && nearest_sq[x] > 0.0f) active[nearest[x]] = 1;
+    std::vector<float> gap_sq(n_centers + budget, 0.0f);  // squared distance from the latest pick to centre c
+    std::vector<int32_t> active_ids;
+    int64_t computed_last = n;  // rows whose distance the previous pass computed (sizes the next pass)
     for (int64_t i = 0; i < budget; ++i) {
         const int64_t p = next;
         picks[i] = p;
@@ -102,25 +110,21 @@ void kcenter_greedy_cpu(const float* X, int64_t n, int64_t d, const int64_t* cen
         const int32_t new_centre = static_cast<int32_t>(centre_rows.size() - 1);
         const float* pick_row = row(p);
 
-        active.assign(centre_rows.size(), 0);
         active_ids.clear();
-        for (int64_t x = 0; x < n; ++x) {
-            const int32_t a = nearest[x];
-            if (!taken[x] && a >= 0 && nearest_sq[x] > 0.0f && !active[a]) {
-                active[a] = 1;
-                active_ids.push_back(a);
+        for (int32_t c = 0; c < new_centre; ++c)
+            if (active[c]) {
+                active_ids.push_back(c);
+                active[c] = 0;
             }
-        }
-        gap.resize(centre_rows.size());
         const int64_t n_active = static_cast<int64_t>(active_ids.size());
-#pragma omp parallel for schedule(static)
-        for (int64_t j = 0; j < n_active; ++j) {
-            const int32_t c = static_cast<int32_t>(active_ids[j]);
-            gap[c] = std::sqrt(squared_distance(pick_row, row(centre_rows[c]), d));
-        }
+#pragma omp parallel for schedule(static) if (n_active * d >= kParallelWork)
+        for (int64_t j = 0; j < n_active; ++j)
+            gap_sq[active_ids[j]] = squared_distance(pick_row, row(centre_rows[active_ids[j]]), d);
 
         Farthest best;
-#pragma omp parallel
+        int64_t computed = 0;
+        const bool parallel = n * 4 + computed_last * d >= kParallelWork;
+#pragma omp parallel if (parallel) reduction(+ : computed)
         {
             Farthest local;
 #pragma omp for schedule(static) nowait
@@ -128,9 +132,10 @@ void kcenter_greedy_cpu(const float* X, int64_t n, int64_t d, const int64_t* cen
                 if (taken[x]) continue;
                 float current = nearest_sq[x];
                 const int32_t a = nearest[x];
-                const bool provably_closer =
-                    current == 0.0f || (a >= 0 && gap[a] >= 2.0f * std::sqrt(current) * (1.0f + kPruneMargin));
+                // d(x, p) >= d(p, c_a) - d(x, c_a) >= d(x, c_a) when d(p, c_a) >= 2 d(x, c_a) (with margin).
+                const bool provably_closer = current == 0.0f || (a >= 0 && gap_sq[a] >= kPruneFactor * current);
                 if (!provably_closer) {
+                    ++computed;
                     const float candidate = squared_distance(row(x), pick_row, d);
                     if (candidate < current) {
                         current = candidate;
@@ -138,11 +143,17 @@ void kcenter_greedy_cpu(const float* X, int64_t n, int64_t d, const int64_t* cen
                         nearest[x] = new_centre;
                     }
                 }
+                if (current > 0.0f) {
+                    const int32_t owner = nearest[x];
+#pragma omp atomic write
+                    active[owner] = 1;
+                }
                 local.offer(current, x);
             }
 #pragma omp critical
             best.offer(local.distance, local.index);
         }
+        computed_last = computed;
         next = best.index;
     }
 }

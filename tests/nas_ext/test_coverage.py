@@ -66,9 +66,16 @@ def apply_history(target, history):
             getattr(target, op)(nodes)
 
 
+def is_symmetric(indptr, indices):
+    n = indptr.shape[0] - 1
+    pattern = sp.csr_matrix((np.ones(indices.shape[0]), indices, indptr), shape=(n, n))
+    return (pattern != pattern.T).nnz == 0
+
+
 def build(problem):
     indptr, indices, weights, history = problem
-    state = CoverageState(Graph(indptr, indices, np.zeros(indices.shape[0], np.float32)), weights=weights)
+    graph = Graph(indptr, indices, np.zeros(indices.shape[0], np.float32), symmetric=is_symmetric(indptr, indices))
+    state = CoverageState(graph, weights=weights)
     oracle = CoverageOracle(indptr, indices, weights)
     apply_history(state, history)
     apply_history(oracle, history)
@@ -139,13 +146,15 @@ def test_one_call_equals_several_calls(problem, data):
     np.testing.assert_array_equal(np.concatenate([first, second]), whole)
 
 
-def test_larger_graph_matches_oracle_through_exhaustion():
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_larger_graph_matches_oracle_through_exhaustion(symmetric):
     rng = np.random.default_rng(3)
     points = rng.integers(0, 12, size=(400, 2))
     adjacency = np.linalg.norm(points[:, None] - points[None], axis=2) < 2.0
     indptr, indices = csr_from_dense(adjacency)
+    graph = Graph(indptr, indices, np.zeros(indices.shape[0], np.float32), symmetric=symmetric)
     for weights in (None, rng.random(indices.shape[0])):
-        state = CoverageState(graph_from_dense(adjacency), weights=weights)
+        state = CoverageState(graph, weights=weights)
         oracle = CoverageOracle(indptr, indices, weights)
         state.block([5, 6, 7])
         oracle.block([5, 6, 7])
