@@ -12,8 +12,9 @@ from ._validation import check_choice, check_features, check_indices, check_int,
 
 __all__ = ["kcenter_greedy"]
 
-_ROW_TILE = 2048
+_MIN_ROW_TILE = 1024
 _CENTRE_TILE = 4096
+_TILE_ELEMENTS = 1 << 22  # 16 MiB of float32 products per GEMM tile (few centres -> tall tiles)
 _MEAN_CHUNK = 8192
 _MEAN_TIE_TOLERANCE = 1e-9
 
@@ -24,8 +25,9 @@ def _nearest_centres(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
     C = np.ascontiguousarray(X[centers])
     centre_norms = norms[centers]
     nearest = np.empty(X.shape[0], dtype=np.int32)
-    for r0 in range(0, X.shape[0], _ROW_TILE):
-        rows = slice(r0, min(r0 + _ROW_TILE, X.shape[0]))
+    row_tile = max(_MIN_ROW_TILE, _TILE_ELEMENTS // min(C.shape[0], _CENTRE_TILE))
+    for r0 in range(0, X.shape[0], row_tile):
+        rows = slice(r0, min(r0 + row_tile, X.shape[0]))
         best = np.full(rows.stop - r0, np.inf, dtype=np.float32)
         best_at = np.zeros(rows.stop - r0, dtype=np.int32)
         for c0 in range(0, C.shape[0], _CENTRE_TILE):
@@ -87,7 +89,7 @@ def kcenter_greedy(X: Any, budget: int, *, centers: Any = (), metric: str = "euc
     duplicates of a centre (distance 0) are picked only when nothing farther is left.
 
     Memory: the float32 copy of ``X`` (none when it already is float32 C-contiguous), O(n) state, and one
-    2048 × 4096 GEMM tile for the initial nearest centres.
+    16 MiB GEMM tile (plus its temporaries) for the initial nearest centres.
 
     Examples
     --------
