@@ -244,6 +244,13 @@ def test_different_seeds_break_ties_differently():
     assert len(set(fresh.tolist())) == 10
 
 
+def test_seed_accepts_a_generator():
+    graph = graph_from_dense(np.eye(30, dtype=bool))
+    picks, _ = CoverageState(graph).pick(5, tie_break="random", seed=np.random.default_rng(7))
+    expected, _ = CoverageState(graph).pick(5, tie_break="random", seed=7)
+    np.testing.assert_array_equal(picks, expected)
+
+
 def test_single_node_and_empty_selection():
     state = CoverageState(graph_from_dense(np.ones((1, 1), dtype=bool)))
     picks, gains = state.pick(0)

@@ -103,3 +103,13 @@ def test_bad_features_name_the_argument():
 def test_exported_and_docstring_examples_run():
     assert nas_ext.kcenter_greedy is kcenter_greedy
     assert doctest.testmod(nas_ext.kcenter).failed == 0
+
+
+def test_tiled_nearest_centres_match_the_oracle(monkeypatch):
+    monkeypatch.setattr(nas_ext.kcenter, "_CENTRE_TILE", 3)
+    monkeypatch.setattr(nas_ext.kcenter, "_MIN_ROW_TILE", 2)
+    monkeypatch.setattr(nas_ext.kcenter, "_TILE_ELEMENTS", 8)
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((60, 5)).astype(np.float32)
+    centers = rng.choice(60, 17, replace=False)
+    np.testing.assert_array_equal(kcenter_greedy(X, 30, centers=centers), kcenter_greedy_oracle(X, 30, centers))
