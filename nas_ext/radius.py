@@ -27,7 +27,7 @@ METRICS = ("cosine", "euclidean")
 BYTES_PER_EDGE = 14
 DEFAULT_TILE_ROWS = 2048
 DEFAULT_TILE_COLS = 2048  # 2048 x 2048 float32 tiles (16 MiB): the fastest shape measured, cache-sized
-_PREP_ROWS = 8192  # rows per chunk when normalising / centring (bounds the float64 temporaries)
+_PREP_ROWS = 2048  # rows per chunk when normalising / centring (bounds the float64 temporaries)
 _MAX_SQ_NORM = 1e37  # euclidean: keeps |x|^2 + |y|^2 - 2<x, y> finite in float32
 
 
