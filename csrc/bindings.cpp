@@ -10,8 +10,15 @@
 #endif
 
 #include "common.h"
+#include "cpu/coverage.h"
 #include "cpu/diffusion.h"
+#include "cpu/kcenter.h"
 #include "cpu/knn_graph.h"
+#include "cpu/radius_graph.h"
+
+#include <memory>
+#include <mutex>
+#include <optional>
 
 #ifndef NAS_VERSION
 #define NAS_VERSION "0.0.0+dev"
@@ -48,6 +55,189 @@ static py::dict build_info() {
     info["compiler"] = std::string(NAS_CXX_COMPILER);
     return info;
 }
+
+// ---- radius_graph -------------------------------------------------------------------------------------------
+namespace {
+
+using FloatMatrix = py::array_t<float, py::array::c_style>;
+
+nas::RadiusGraphBuilder make_radius_builder(const FloatMatrix& X, const py::object& sq_norms,
+                                            const std::string& metric, double delta, const std::string& isa) {
+    const char* fn = "RadiusGraphBuilder";
+    if (X.ndim() != 2) nas::bad_argument(fn, "X", "a 2-D float32 array", nas::to_str(X.ndim()) + " dimensions");
+    nas::RadiusMetric kind;
+    if (metric == "cosine") {
+        kind = nas::RadiusMetric::cosine;
+    } else if (metric == "euclidean") {
+        kind = nas::RadiusMetric::euclidean;
+    } else {
+        nas::bad_argument(fn, "metric", "'cosine' or 'euclidean'", "'" + metric + "'");
+    }
+    const float* norms = nullptr;
+    if (!sq_norms.is_none()) {
+        auto arr = py::cast<py::array_t<float, py::array::c_style>>(sq_norms);
+        if (arr.ndim() != 1 || arr.shape(0) != X.shape(0))
+            nas::bad_argument(fn, "sq_norms", "a float32 vector with one entry per row of X", "another shape");
+        norms = arr.data();  // read only in the constructor
+    }
+    return nas::RadiusGraphBuilder(X.data(), X.shape(0), X.shape(1), norms, kind, delta, isa);
+}
+
+int64_t radius_add_tile(nas::RadiusGraphBuilder& self, const FloatMatrix& dots, int64_t row0, int64_t col0) {
+    if (dots.ndim() != 2)
+        nas::bad_argument("RadiusGraphBuilder.add_tile", "dots", "a 2-D float32 array", nas::to_str(dots.ndim()) + " dimensions");
+    const float* data = dots.data();
+    const int64_t m = dots.shape(0), k = dots.shape(1);
+    py::gil_scoped_release release;
+    return self.add_tile(data, row0, m, col0, k);
+}
+
+py::tuple radius_assemble(nas::RadiusGraphBuilder& self) {
+    const int64_t n = self.n(), nnz = self.n_edges();
+    py::array_t<int64_t> indptr(n + 1);
+    py::array_t<int32_t> indices(nnz);
+    py::array_t<float> dist(nnz);
+    int64_t* p = indptr.mutable_data();
+    int32_t* i = indices.mutable_data();
+    float* d = dist.mutable_data();
+    {
+        py::gil_scoped_release release;
+        self.assemble(p, i, d);
+    }
+    return py::make_tuple(indptr, indices, dist);
+}
+
+void bind_radius_graph(py::module_& m) {
+    py::class_<nas::RadiusGraphBuilder>(m, "RadiusGraphBuilder",
+        "Tile-by-tile radius graph assembly (internal: use nas_ext.radius_graph). X must stay alive and "
+        "unchanged while the builder is used.")
+        .def(py::init(&make_radius_builder), py::arg("X").noconvert(), py::arg("sq_norms"), py::arg("metric"),
+             py::arg("delta"), py::arg("isa") = "auto", py::keep_alive<1, 2>())
+        .def("add_tile", &radius_add_tile, py::arg("dots").noconvert(), py::arg("row0"), py::arg("col0"),
+             "Keep the pairs i < j of one tile of dot products; returns the number of pairs so far.")
+        .def("assemble", &radius_assemble, "Build the CSR (indptr int64, indices int32, dist float32).")
+        .def_property_readonly("isa", &nas::RadiusGraphBuilder::isa)
+        .def_property_readonly("n_pairs", &nas::RadiusGraphBuilder::n_pairs)
+        .def_property_readonly("n_edges", &nas::RadiusGraphBuilder::n_edges)
+        .def_property_readonly("pair_bytes", &nas::RadiusGraphBuilder::pair_bytes)
+        .def_static("available_isas", &nas::RadiusGraphBuilder::available_isas,
+                    "Instruction sets with a radius kernel this CPU runs, best first.");
+}
+
+}  // namespace
+
+// ---- coverage: CoverageState ----
+namespace {
+
+template <typename T>
+using CArray = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+template <typename T>
+std::vector<T> to_vector(const CArray<T>& a) {
+    return std::vector<T>(a.data(), a.data() + a.size());
+}
+
+template <typename T>
+py::array_t<T> to_array(const std::vector<T>& v) {
+    py::array_t<T> out(static_cast<py::ssize_t>(v.size()));
+    std::copy(v.begin(), v.end(), out.mutable_data());
+    return out;
+}
+
+// One state plus a lock: methods run without the GIL, so calls from several threads are serialised here.
+struct CoverageHandle {
+    std::unique_ptr<nas::CoverageState> state;
+    std::mutex mutex;
+};
+
+void bind_coverage(py::module_& m) {
+    py::class_<CoverageHandle>(m, "CoverageState")
+        .def(py::init([](const CArray<int64_t>& indptr, const CArray<int32_t>& indices,
+                         std::optional<CArray<double>> weights, bool symmetric) {
+                 auto handle = std::make_unique<CoverageHandle>();
+                 auto p = to_vector(indptr);
+                 auto i = to_vector(indices);
+                 std::vector<double> w = weights ? to_vector(*weights) : std::vector<double>();
+                 py::gil_scoped_release release;
+                 handle->state =
+                     std::make_unique<nas::CoverageState>(std::move(p), std::move(i), std::move(w), symmetric);
+                 return handle;
+             }),
+             py::arg("indptr"), py::arg("indices"), py::arg("weights") = py::none(), py::arg("symmetric") = false)
+        .def("cover",
+             [](CoverageHandle& h, const CArray<int64_t>& sources) {
+                 py::gil_scoped_release release;
+                 std::lock_guard<std::mutex> lock(h.mutex);
+                 h.state->cover(sources.data(), sources.size());
+             })
+        .def("discount",
+             [](CoverageHandle& h, const CArray<int64_t>& sources, double factor, bool per_source) {
+                 py::gil_scoped_release release;
+                 std::lock_guard<std::mutex> lock(h.mutex);
+                 h.state->discount(sources.data(), sources.size(), factor, per_source);
+             })
+        .def("block",
+             [](CoverageHandle& h, const CArray<int64_t>& nodes) {
+                 py::gil_scoped_release release;
+                 std::lock_guard<std::mutex> lock(h.mutex);
+                 h.state->block(nodes.data(), nodes.size());
+             })
+        .def("exclude",
+             [](CoverageHandle& h, const CArray<int64_t>& nodes) {
+                 py::gil_scoped_release release;
+                 std::lock_guard<std::mutex> lock(h.mutex);
+                 h.state->exclude(nodes.data(), nodes.size());
+             })
+        .def("pick",
+             [](CoverageHandle& h, int64_t k, std::optional<CArray<int64_t>> keys) {
+                 if (keys && keys->size() != h.state->n())
+                     nas::bad_argument("CoverageState.pick", "keys", "of length n = " + nas::to_str(h.state->n()),
+                                       "length " + nas::to_str(keys->size()));
+                 if (k < 0) nas::bad_argument("CoverageState.pick", "k", "an int >= 0", nas::to_str(k));
+                 py::array_t<int64_t> picks(static_cast<py::ssize_t>(k));
+                 py::array_t<double> gains(static_cast<py::ssize_t>(k));
+                 const int64_t* key_data = keys ? keys->data() : nullptr;
+                 int64_t* pick_data = picks.mutable_data();
+                 double* gain_data = gains.mutable_data();
+                 {
+                     py::gil_scoped_release release;
+                     std::lock_guard<std::mutex> lock(h.mutex);
+                     h.state->pick(k, key_data, pick_data, gain_data);
+                 }
+                 return py::make_tuple(picks, gains);
+             },
+             py::arg("k"), py::arg("keys") = py::none())
+        .def("gains", [](CoverageHandle& h) { std::lock_guard<std::mutex> lock(h.mutex); return to_array(h.state->gains()); })
+        .def("coverage", [](CoverageHandle& h) { std::lock_guard<std::mutex> lock(h.mutex); return to_array(h.state->coverage()); })
+        .def("multipliers", [](CoverageHandle& h) { std::lock_guard<std::mutex> lock(h.mutex); return to_array(h.state->multipliers()); })
+        .def("pickable", [](CoverageHandle& h) { std::lock_guard<std::mutex> lock(h.mutex); return to_array(h.state->pickable()); })
+        .def_property_readonly("n", [](CoverageHandle& h) { return h.state->n(); })
+        .def_property_readonly("nnz", [](CoverageHandle& h) { return h.state->nnz(); })
+        .def_property_readonly("n_candidates", [](CoverageHandle& h) {
+            std::lock_guard<std::mutex> lock(h.mutex);
+            return h.state->n_candidates();
+        });
+}
+
+// ---- kcenter: kcenter_greedy ----
+py::array_t<int64_t> kcenter_greedy(const CArray<float>& X, const CArray<int64_t>& centers,
+                                    std::optional<CArray<int32_t>> assign, int64_t first_pick, int64_t budget) {
+    if (X.ndim() != 2) nas::bad_argument("kcenter_greedy", "X", "a 2-D array", nas::to_str(X.ndim()) + " dimensions");
+    if (assign && assign->size() != X.shape(0))
+        nas::bad_argument("kcenter_greedy", "assign", "of length n", nas::to_str(assign->size()));
+    if (budget < 0) nas::bad_argument("kcenter_greedy", "budget", "an int >= 0", nas::to_str(budget));
+    py::array_t<int64_t> picks(static_cast<py::ssize_t>(budget));
+    const int32_t* assign_data = assign ? assign->data() : nullptr;
+    int64_t* pick_data = picks.mutable_data();
+    {
+        py::gil_scoped_release release;
+        nas::kcenter_greedy_cpu(X.data(), X.shape(0), X.shape(1), centers.data(), centers.size(), assign_data,
+                                first_pick, budget, pick_data);
+    }
+    return picks;
+}
+
+}  // namespace
 
 // ---- knn_graph and diffuse (their helpers live in one namespace to keep this file merge-friendly) ----
 namespace knn_diffusion_py {
@@ -164,11 +354,24 @@ static int get_num_threads() {
 PYBIND11_MODULE(_C, m) {
     m.doc() = "nas_ext compiled kernels (use the nas_ext package, which validates inputs)";
     m.def("build_info", &build_info, "Version, CUDA support, OpenMP threads and compiler of this build.");
+
+    // ---- radius_graph ----
+    bind_radius_graph(m);
+
+    // ---- coverage ----
+    bind_coverage(m);
+
+    // ---- kcenter ----
+    m.def("kcenter_greedy", &kcenter_greedy, py::arg("X"), py::arg("centers"), py::arg("assign"),
+          py::arg("first_pick"), py::arg("budget"),
+          "k-center greedy picks (squared Euclidean, lowest index on ties); use nas_ext.kcenter_greedy.");
+
+    // ---- threads ----
     m.def("set_num_threads", &set_num_threads, "OpenMP threads of the kernels called from this thread.",
           py::arg("n"));
     m.def("get_num_threads", &get_num_threads, "OpenMP threads of the kernels called from this thread.");
 
-    // knn_graph
+    // ---- knn_graph ----
     m.def("knn_select_tile", &knn_diffusion_py::knn_select_tile,
           "Top-k neighbours of a tile of rows from its GEMM products.",
           py::arg("dots").noconvert(), py::arg("X").noconvert(), py::arg("sq").noconvert(), py::arg("row0"),
@@ -177,7 +380,7 @@ PYBIND11_MODULE(_C, m) {
     m.def("knn_symmetrize", &knn_diffusion_py::knn_symmetrize, "Symmetric union of directed kNN lists as CSR.",
           py::arg("neighbours").noconvert(), py::arg("dist").noconvert());
 
-    // diffuse
+    // ---- diffuse ----
     m.def("diffuse", &knn_diffusion_py::diffuse_typed<float>,
           "Explicit Euler Laplacian diffusion (float32 values).",
           py::arg("indptr").noconvert(), py::arg("indices").noconvert(), py::arg("weights").noconvert(),

@@ -5,11 +5,15 @@ Inputs are numpy arrays (float32/float64, any order, memmaps) or CPU torch tenso
 """
 from . import _C
 from ._validation import check_int
+from .coverage import CoverageState
 from .diffusion import diffuse, gaussian_weights
 from .graph import Graph
+from .kcenter import kcenter_greedy
 from .knn import graph_from_neighbours, knn_graph
+from .radius import radius_graph
 
-__all__ = ["build_info", "set_num_threads", "get_num_threads", "Graph", "knn_graph", "graph_from_neighbours", "gaussian_weights", "diffuse"]
+__all__ = ["build_info", "set_num_threads", "get_num_threads", "CoverageState", "Graph", "diffuse",
+           "gaussian_weights", "graph_from_neighbours", "kcenter_greedy", "knn_graph", "radius_graph"]
 
 
 def build_info() -> dict:
