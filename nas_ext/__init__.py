@@ -4,10 +4,12 @@ k-center greedy) behind validated Python functions. CPU (OpenMP) always; CUDA wh
 Inputs are numpy arrays (float32/float64, any order, memmaps) or CPU torch tensors; outputs are numpy.
 """
 from . import _C
+from .coverage import CoverageState
 from .graph import Graph
+from .kcenter import kcenter_greedy
 from .radius import radius_graph
 
-__all__ = ["build_info", "Graph", "radius_graph"]
+__all__ = ["build_info", "CoverageState", "Graph", "kcenter_greedy", "radius_graph"]
 
 
 def build_info() -> dict:
