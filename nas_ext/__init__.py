@@ -5,11 +5,14 @@ Inputs are numpy arrays (float32/float64, any order, memmaps) or CPU torch tenso
 """
 from . import _C
 from .coverage import CoverageState
+from .diffusion import diffuse, gaussian_weights
 from .graph import Graph
 from .kcenter import kcenter_greedy
+from .knn import knn_graph
 from .radius import radius_graph
 
-__all__ = ["build_info", "CoverageState", "Graph", "kcenter_greedy", "radius_graph"]
+__all__ = ["build_info", "CoverageState", "Graph", "diffuse", "gaussian_weights", "kcenter_greedy", "knn_graph",
+           "radius_graph"]
 
 
 def build_info() -> dict:
