@@ -162,6 +162,7 @@ void bind(py::module_& m) {
 
 }  // namespace cuda_py
 #endif  // NAS_WITH_CUDA
+
 // ---- radius_graph -------------------------------------------------------------------------------------------
 namespace {
 
@@ -225,6 +226,10 @@ void bind_radius_graph(py::module_& m) {
         .def_property_readonly("n_pairs", &nas::RadiusGraphBuilder::n_pairs)
         .def_property_readonly("n_edges", &nas::RadiusGraphBuilder::n_edges)
         .def_property_readonly("pair_bytes", &nas::RadiusGraphBuilder::pair_bytes);
+}
+
+}  // namespace
+
 // ---- coverage: CoverageState ----
 namespace {
 
@@ -336,6 +341,7 @@ py::array_t<int64_t> kcenter_greedy(const CArray<float>& X, const CArray<int64_t
 }
 
 }  // namespace
+
 // ---- knn_graph and diffuse (their helpers live in one namespace to keep this file merge-friendly) ----
 namespace knn_diffusion_py {
 
@@ -435,6 +441,7 @@ PYBIND11_MODULE(_C, m) {
 #endif
 
     bind_radius_graph(m);  // radius_graph
+
     // ---- coverage ----
     bind_coverage(m);
 
