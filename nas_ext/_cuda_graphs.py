@@ -160,6 +160,15 @@ def _symmetrize(neighbours: torch.Tensor, dist: torch.Tensor) -> Tuple[torch.Ten
     return indptr, (keys % n).to(torch.int32), values
 
 
+def _cosine_distance_total(unit_rows: torch.Tensor) -> float:
+    """Sum over ordered pairs i != j of 1 - <x_i, x_j>, exactly in closed form (float64):
+    n (n - 1) - (|sum_i x_i|^2 - sum_i |x_i|^2)."""
+    n = unit_rows.shape[0]
+    total = unit_rows.sum(dim=0, dtype=torch.float64)
+    squares = sum(float((unit_rows[s:s + _PREP_ROWS].double() ** 2).sum()) for s in range(0, n, _PREP_ROWS))
+    return n * (n - 1.0) - (float(total @ total) - squares)
+
+
 def knn_graph(X, k, *, metric: str, symmetric: bool, candidates, device) -> Graph:
     """``nas_ext.knn_graph`` on the GPU. ``candidates(k)``: approximate neighbours kept per row before the
     exact re-rank (the CPU's rule); metric and symmetric are validated by the caller."""
@@ -193,7 +202,8 @@ def knn_graph(X, k, *, metric: str, symmetric: bool, candidates, device) -> Grap
         exact = torch.empty(n * slots, dtype=torch.float64, device=dev)
         _C.cuda_knn_exact(spec, address(heap_index), slots, address(exact), stream)
         neighbours, dist = _rank_candidates(heap_index.view(n, slots), exact.view(n, slots), k)
-        meta = {"mean_pairwise_distance": float(pair_sums.sum()) / (n * (n - 1.0))}
+        pair_total = float(pair_sums.sum()) if euclidean else _cosine_distance_total(points)
+        meta = {"mean_pairwise_distance": pair_total / (n * (n - 1.0))}
         if symmetric:
             indptr, indices, edge_dist = _symmetrize(neighbours, dist)
         else:

@@ -3,9 +3,10 @@
 // knn_candidates: a block owns 128 rows and scans every column tile (TF32 tensor-core products from
 // tile_gemm.cuh). Two threads per row each keep, in a bounded max-heap, the `candidates` smallest
 // approximate keys of their half of the columns (key = |x_j|^2 - 2 <x_i, x_j> for euclidean, -<x_i, x_j>
-// for cosine; ties to the lower index; the row itself excluded) and sum the approximate distances to
-// every other row (for the mean pairwise distance). The union of the two heaps holds the row's best
-// `candidates` keys, the set the CPU kernel re-ranks.
+// for cosine; ties to the lower index; the row itself excluded) and, for euclidean, sum the approximate
+// distances to every other row (for the mean pairwise distance; nas_ext computes the cosine one exactly in
+// closed form). The union of the two heaps holds the row's best `candidates` keys, the set the CPU kernel
+// re-ranks.
 // knn_exact: the exact distance of every candidate, accumulated in double in the CPU's order, so the
 // final ranking by (exact distance, index), done by nas_ext with torch, is the CPU's.
 #include <math_constants.h>
@@ -32,7 +33,7 @@ struct KnnArgs {
     int64_t capacity;  // heap entries per half row
     float* heap_key;   // (n, 2, capacity)
     int32_t* heap_index;
-    double* pair_sums;  // (n,)
+    double* pair_sums;  // (n,), euclidean only
     int64_t panel_begin;
 };
 
@@ -74,7 +75,6 @@ __global__ void __launch_bounds__(kThreads) knn_candidates_kernel(const KnnArgs 
                     distance_sum += static_cast<double>(sqrtf(fmaxf(sq_i + sq_j - 2.0f * product, 0.0f)));
                     key = sq_j - 2.0f * product;
                 } else {
-                    distance_sum += static_cast<double>(1.0f - product);
                     key = -product;
                 }
                 const int32_t index = static_cast<int32_t>(j);

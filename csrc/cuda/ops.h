@@ -42,7 +42,7 @@ struct KnnInput {
 };
 // For the row panels [panel_begin, panel_end) of 128 rows: heap_key (float32) and heap_index (int32),
 // both (n, 2, capacity), receive each half row's best approximate candidates (index -1: empty), and
-// pair_sums (float64, n) the sum of the approximate distances to every other row.
+// pair_sums (float64, n) the sum of the approximate distances to every other row (euclidean only).
 void knn_candidates(const KnnInput& in, int64_t panel_begin, int64_t panel_end, int64_t capacity, uintptr_t heap_key,
                     uintptr_t heap_index, uintptr_t pair_sums, uintptr_t stream);
 // exact (float64, n x per_row) = the exact distance of each candidate in index (int32, n x per_row).
