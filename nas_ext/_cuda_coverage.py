@@ -89,11 +89,13 @@ class CoverageBackend:
 
             spec = _C.CudaCoverageInput()
             spec.device, spec.n = dev.index, n
-            spec.indptr, spec.indices, spec.weights = address(self._indptr), address(self._indices), address(self._weights)
+            spec.indptr, spec.indices = address(self._indptr), address(self._indices)
+            spec.weights = address(self._weights)
             spec.in_indptr, spec.in_sources = address(self._in_indptr), address(self._in_sources)
             spec.in_weights = address(self._in_weights)
-            spec.level, spec.multiplier, spec.gain = address(self._level), address(self._multiplier), address(self._gain)
-            spec.live, spec.blocked, spec.pickable = address(self._live), address(self._blocked), address(self._pickable)
+            spec.level, spec.multiplier = address(self._level), address(self._multiplier)
+            spec.gain, spec.live = address(self._gain), address(self._live)
+            spec.blocked, spec.pickable = address(self._blocked), address(self._pickable)
             self._spec = spec
             _C.cuda_coverage_init(spec, stream_handle(dev))
 

@@ -39,7 +39,8 @@ def gaussian_weights(graph: Graph, sigma: Optional[float], device: Any = "cuda")
     if sigma is None:
         mean = graph.meta.get("mean_pairwise_distance")
         if mean is None:
-            rows = torch.repeat_interleave(torch.arange(graph.n, device=dev), indptr.diff(), output_size=targets.shape[0])
+            rows = torch.repeat_interleave(torch.arange(graph.n, device=dev), indptr.diff(),
+                                           output_size=targets.shape[0])
             off_diagonal = targets.to(torch.int64) != rows
             count = int(off_diagonal.sum())
             logger.info("gaussian_weights: the graph carries no mean pairwise distance (not built by knn_graph); "

@@ -67,8 +67,8 @@ class Graph:
         target = torch.device(device)
         if target.type == "cpu":
             return self.cpu()
-        return replace(self, indptr=torch.as_tensor(self.indptr).to(target), indices=torch.as_tensor(self.indices).to(target),
-                       dist=torch.as_tensor(self.dist).to(target))
+        return replace(self, indptr=torch.as_tensor(self.indptr).to(target),
+                       indices=torch.as_tensor(self.indices).to(target), dist=torch.as_tensor(self.dist).to(target))
 
     def degrees(self) -> np.ndarray:
         """Out-degree of every node (int64, shape (n,); a tensor for a GPU graph)."""

@@ -208,7 +208,7 @@ __global__ void __launch_bounds__(kBlock) pick_entry_kernel(const State s, const
     for (int64_t x = blockIdx.x * static_cast<int64_t>(kBlock) + threadIdx.x; x < s.n;
          x += static_cast<int64_t>(gridDim.x) * kBlock) {
         if (!s.pickable[x] || !(readable_gain(s, x) >= floor)) continue;
-        const unsigned long long key = keys ? static_cast<unsigned long long>(keys[x]) : static_cast<unsigned long long>(x);
+        const unsigned long long key = static_cast<unsigned long long>(keys ? keys[x] : x);
         const unsigned long long candidate = (key << 32) | static_cast<unsigned long long>(x);
         entry = candidate < entry ? candidate : entry;
     }
@@ -251,7 +251,8 @@ void coverage_init(const CoverageInput& in, uintptr_t stream) {
 void coverage_cover(const CoverageInput& in, uintptr_t sources, int64_t count, uintptr_t stream) {
     use_device(in.device);
     const State s = make_state(in);
-    if (count < 0 || (count > 0 && sources == 0)) bad_argument("CoverageState.cover", "sources", "a device buffer", "none");
+    if (count < 0 || (count > 0 && sources == 0))
+        bad_argument("CoverageState.cover", "sources", "a device buffer", "none");
     if (count == 0) return;
     cover_kernel<<<1, kBlock, 0, as_stream(stream)>>>(s, device_ptr<const int64_t>(sources), count);
     check_launch("CoverageState.cover");

@@ -71,7 +71,8 @@ __global__ void __launch_bounds__(kBlock) step_single_kernel(const StepArgs<T> a
         const T s3 = __shfl_sync(kFullMask, sum, group_lane + 3);
         if (!valid || part != 0) continue;
         const T c = a.coef[i];
-        T value = c == T(0) ? cur[i] : add_rn(mul_rn(a.keep, cur[i]), mul_rn(c, add_rn(add_rn(sum, s1), add_rn(s2, s3))));
+        const T row_sum = add_rn(add_rn(sum, s1), add_rn(s2, s3));
+        T value = c == T(0) ? cur[i] : add_rn(mul_rn(a.keep, cur[i]), mul_rn(c, row_sum));
         if (a.fixed && a.fixed[i]) value = a.fixed_value;
         nxt[i] = value;
     }
@@ -91,7 +92,8 @@ __global__ void __launch_bounds__(kBlock) step_multi_kernel(const StepArgs<T> a,
         } else {
             T acc = T(0);
             for (int64_t p = a.indptr[i]; p < a.indptr[i + 1]; ++p)
-                acc = add_rn(acc, mul_rn(static_cast<T>(a.weights[p]), cur[static_cast<int64_t>(a.indices[p]) * a.m + q]));
+                acc = add_rn(acc, mul_rn(static_cast<T>(a.weights[p]),
+                                         cur[static_cast<int64_t>(a.indices[p]) * a.m + q]));
             value = add_rn(mul_rn(a.keep, cur[t]), mul_rn(c, acc));
         }
         if (a.fixed && a.fixed[i]) value = a.fixed_value;

@@ -136,7 +136,8 @@ __global__ void __launch_bounds__(kBlock) update_kernel(const Args a, int64_t pi
 __global__ void __launch_bounds__(kBlock) finish_kernel(const Args a, int partials, int64_t slot, int32_t* status) {
     __shared__ Farthest scratch[kWarps];
     Farthest best = kNobody;
-    for (int b = threadIdx.x; b < partials; b += kBlock) best = farther(best, Farthest{a.partial_distance[b], a.partial_index[b]});
+    for (int b = threadIdx.x; b < partials; b += kBlock)
+        best = farther(best, Farthest{a.partial_distance[b], a.partial_index[b]});
     best = block_farthest(best, scratch);
     if (threadIdx.x != 0) return;
     if (best.index == INT64_MAX) {

@@ -144,7 +144,8 @@ __global__ void knn_exact_kernel(const float* __restrict__ X, int64_t n, int64_t
             }
             exact[s] = sqrt(acc);
         } else {
-            for (int64_t c = 0; c < d; ++c) acc = add_rn(acc, mul_rn(static_cast<double>(xa[c]), static_cast<double>(xb[c])));
+            for (int64_t c = 0; c < d; ++c)
+                acc = add_rn(acc, mul_rn(static_cast<double>(xa[c]), static_cast<double>(xb[c])));
             exact[s] = fmax(1.0 - acc, 0.0);
         }
     }
@@ -165,7 +166,8 @@ void knn_candidates(const KnnInput& in, int64_t panel_begin, int64_t panel_end, 
         bad_argument(fn, "candidates", "an int in [1, " + to_str(in.n - 1) + "]", to_str(capacity));
     const int64_t panels = (in.n + kTile - 1) / kTile;
     if (panel_begin < 0 || panel_end > panels || panel_begin > panel_end)
-        bad_argument(fn, "panel range", "inside [0, " + to_str(panels) + "]", to_str(panel_begin) + ".." + to_str(panel_end));
+        bad_argument(fn, "panel range", "inside [0, " + to_str(panels) + "]",
+                     to_str(panel_begin) + ".." + to_str(panel_end));
     if (heap_key == 0 || heap_index == 0 || pair_sums == 0)
         bad_argument(fn, "candidate buffers", "device buffers", "a null pointer");
     if (panel_begin == panel_end) return;

@@ -156,7 +156,8 @@ RadiusArgs make_args(const RadiusInput& in) {
         bad_argument(fn, "X", "features zero-padded to a multiple of 32", to_str(in.d) + " columns");
     if (in.X == 0 || in.scale == 0) bad_argument(fn, "X", "device buffers", "a null pointer");
     if (in.X % 16 != 0) bad_argument(fn, "X", "a 16-byte aligned buffer", "another alignment");
-    if (!(in.delta > 0.0) || !std::isfinite(in.delta)) bad_argument(fn, "delta", "a float in (0, inf)", to_str(in.delta));
+    if (!(in.delta > 0.0) || !std::isfinite(in.delta))
+        bad_argument(fn, "delta", "a float in (0, inf)", to_str(in.delta));
     RadiusArgs a{};
     a.X = device_ptr<const float>(in.X);
     a.n = in.n;
