@@ -30,6 +30,7 @@
 namespace py = pybind11;
 
 #ifdef NAS_WITH_CUDA
+#include "cuda/ops.h"
 namespace nas {
 int cuda_device_count();
 }
@@ -41,9 +42,11 @@ static py::dict build_info() {
 #ifdef NAS_WITH_CUDA
     info["cuda"] = true;
     info["cuda_devices"] = nas::cuda_device_count();
+    info["cuda_version"] = std::string(NAS_CUDA_VERSION);
 #else
     info["cuda"] = false;
     info["cuda_devices"] = 0;
+    info["cuda_version"] = py::none();
 #endif
 #ifdef _OPENMP
     info["openmp"] = true;
@@ -335,6 +338,110 @@ void diffuse_typed(Int64Array indptr, Int32Array indices, FloatArray weights, py
 
 }  // namespace knn_diffusion_py
 
+#ifdef NAS_WITH_CUDA
+// ---- CUDA kernels (csrc/cuda): device addresses and streams as integers; nas_ext/_cuda.py drives them ----
+namespace cuda_py {
+
+namespace cu = nas::cuda;
+
+template <typename T>
+py::class_<T> input_class(py::module_& m, const char* name) {
+    return py::class_<T>(m, name).def(py::init<>());
+}
+
+void bind(py::module_& m) {
+    // Every entry point only enqueues work on a stream: the GIL is released around it.
+    const auto no_gil = py::call_guard<py::gil_scoped_release>();
+
+    input_class<cu::RadiusInput>(m, "CudaRadiusInput")
+        .def_readwrite("device", &cu::RadiusInput::device)
+        .def_readwrite("X", &cu::RadiusInput::X)
+        .def_readwrite("n", &cu::RadiusInput::n)
+        .def_readwrite("d", &cu::RadiusInput::d)
+        .def_readwrite("scale", &cu::RadiusInput::scale)
+        .def_readwrite("euclidean", &cu::RadiusInput::euclidean)
+        .def_readwrite("delta", &cu::RadiusInput::delta);
+    m.def("cuda_radius_tile_pairs", &cu::radius_tile_pairs, py::arg("n"));
+    m.def("cuda_radius_count", &cu::radius_count, no_gil, py::arg("spec"), py::arg("pair_begin"), py::arg("pair_end"),
+          py::arg("counts"), py::arg("stream"));
+    m.def("cuda_radius_fill", &cu::radius_fill, no_gil, py::arg("spec"), py::arg("pair_begin"), py::arg("pair_end"),
+          py::arg("cursor"), py::arg("row_end"), py::arg("indices"), py::arg("dist"), py::arg("mismatch"),
+          py::arg("stream"));
+
+    input_class<cu::KnnInput>(m, "CudaKnnInput")
+        .def_readwrite("device", &cu::KnnInput::device)
+        .def_readwrite("X", &cu::KnnInput::X)
+        .def_readwrite("n", &cu::KnnInput::n)
+        .def_readwrite("d", &cu::KnnInput::d)
+        .def_readwrite("sq", &cu::KnnInput::sq)
+        .def_readwrite("euclidean", &cu::KnnInput::euclidean);
+    m.def("cuda_knn_candidates", &cu::knn_candidates, no_gil, py::arg("spec"), py::arg("panel_begin"),
+          py::arg("panel_end"), py::arg("capacity"), py::arg("heap_key"), py::arg("heap_index"), py::arg("pair_sums"),
+          py::arg("stream"));
+    m.def("cuda_knn_exact", &cu::knn_exact, no_gil, py::arg("spec"), py::arg("index"), py::arg("per_row"),
+          py::arg("exact"), py::arg("stream"));
+
+    input_class<cu::CoverageInput>(m, "CudaCoverageInput")
+        .def_readwrite("device", &cu::CoverageInput::device)
+        .def_readwrite("n", &cu::CoverageInput::n)
+        .def_readwrite("indptr", &cu::CoverageInput::indptr)
+        .def_readwrite("indices", &cu::CoverageInput::indices)
+        .def_readwrite("weights", &cu::CoverageInput::weights)
+        .def_readwrite("in_indptr", &cu::CoverageInput::in_indptr)
+        .def_readwrite("in_sources", &cu::CoverageInput::in_sources)
+        .def_readwrite("in_weights", &cu::CoverageInput::in_weights)
+        .def_readwrite("level", &cu::CoverageInput::level)
+        .def_readwrite("multiplier", &cu::CoverageInput::multiplier)
+        .def_readwrite("gain", &cu::CoverageInput::gain)
+        .def_readwrite("live", &cu::CoverageInput::live)
+        .def_readwrite("blocked", &cu::CoverageInput::blocked)
+        .def_readwrite("pickable", &cu::CoverageInput::pickable);
+    m.attr("cuda_max_pick_partials") = cu::kMaxPickPartials;
+    m.def("cuda_pick_partials", &cu::coverage_pick_partials, no_gil, py::arg("device"));
+    m.def("cuda_coverage_init", &cu::coverage_init, no_gil, py::arg("spec"), py::arg("stream"));
+    m.def("cuda_coverage_cover", &cu::coverage_cover, no_gil, py::arg("spec"), py::arg("sources"), py::arg("count"),
+          py::arg("stream"));
+    m.def("cuda_coverage_discount", &cu::coverage_discount, no_gil, py::arg("spec"), py::arg("sources"),
+          py::arg("count"), py::arg("factor"), py::arg("per_source"), py::arg("hits"), py::arg("stream"));
+    m.def("cuda_coverage_pick", &cu::coverage_pick, no_gil, py::arg("spec"), py::arg("k"), py::arg("keys"),
+          py::arg("picks"), py::arg("gains"), py::arg("partial_gain"), py::arg("partial_entry"), py::arg("partials"),
+          py::arg("status"), py::arg("stream"));
+
+    input_class<cu::DiffusionInput>(m, "CudaDiffusionInput")
+        .def_readwrite("device", &cu::DiffusionInput::device)
+        .def_readwrite("n", &cu::DiffusionInput::n)
+        .def_readwrite("m", &cu::DiffusionInput::m)
+        .def_readwrite("indptr", &cu::DiffusionInput::indptr)
+        .def_readwrite("indices", &cu::DiffusionInput::indices)
+        .def_readwrite("weights", &cu::DiffusionInput::weights)
+        .def_readwrite("coef", &cu::DiffusionInput::coef)
+        .def_readwrite("fixed", &cu::DiffusionInput::fixed)
+        .def_readwrite("fixed_value", &cu::DiffusionInput::fixed_value)
+        .def_readwrite("step", &cu::DiffusionInput::step)
+        .def_readwrite("n_steps", &cu::DiffusionInput::n_steps)
+        .def_readwrite("first", &cu::DiffusionInput::first)
+        .def_readwrite("second", &cu::DiffusionInput::second)
+        .def_readwrite("is_double", &cu::DiffusionInput::is_double);
+    m.def("cuda_diffuse", &cu::diffuse, no_gil, py::arg("spec"), py::arg("stream"));
+
+    input_class<cu::KcenterInput>(m, "CudaKcenterInput")
+        .def_readwrite("device", &cu::KcenterInput::device)
+        .def_readwrite("X", &cu::KcenterInput::X)
+        .def_readwrite("n", &cu::KcenterInput::n)
+        .def_readwrite("d", &cu::KcenterInput::d)
+        .def_readwrite("taken", &cu::KcenterInput::taken)
+        .def_readwrite("nearest_sq", &cu::KcenterInput::nearest_sq)
+        .def_readwrite("centres", &cu::KcenterInput::centres)
+        .def_readwrite("n_centres", &cu::KcenterInput::n_centres)
+        .def_readwrite("assign", &cu::KcenterInput::assign);
+    m.def("cuda_kcenter_greedy", &cu::kcenter_greedy, no_gil, py::arg("spec"), py::arg("budget"),
+          py::arg("has_first_pick"), py::arg("picks"), py::arg("partial_distance"), py::arg("partial_index"),
+          py::arg("partials"), py::arg("status"), py::arg("stream"));
+}
+
+}  // namespace cuda_py
+#endif  // NAS_WITH_CUDA
+
 // ---- threads ---------------------------------------------------------------------------------------------
 static void set_num_threads(int n) {
     if (n < 1) nas::bad_argument("set_num_threads", "n", "an int in [1, inf]", nas::to_str(n));
@@ -354,6 +461,11 @@ static int get_num_threads() {
 PYBIND11_MODULE(_C, m) {
     m.doc() = "nas_ext compiled kernels (use the nas_ext package, which validates inputs)";
     m.def("build_info", &build_info, "Version, CUDA support, OpenMP threads and compiler of this build.");
+
+#ifdef NAS_WITH_CUDA
+    // CUDA kernels (csrc/cuda/*.cu)
+    cuda_py::bind(m);
+#endif
 
     // ---- radius_graph ----
     bind_radius_graph(m);

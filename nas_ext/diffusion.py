@@ -52,6 +52,7 @@ def gaussian_weights(graph, sigma=None) -> np.ndarray:
     Returns
     -------
     float32 array of shape (nnz,), in [0, 1], aligned with ``graph.indices``. O(nnz) time and memory.
+    For a graph held on the GPU (built with ``device="cuda"``), a float32 tensor on the same device.
 
     Examples
     --------
@@ -65,10 +66,14 @@ def gaussian_weights(graph, sigma=None) -> np.ndarray:
     """
     function = "gaussian_weights"
     graph = _check_graph(graph, function)
+    if sigma is not None:
+        sigma = check_float(sigma, function, "sigma", low=0.0, low_open=True)
+    if graph.device != "cpu":
+        from ._cuda_diffusion import gaussian_weights as gaussian_weights_cuda
+
+        return gaussian_weights_cuda(graph, sigma, graph.device)
     if sigma is None:
         sigma = _default_scale(graph) ** 2
-    else:
-        sigma = check_float(sigma, function, "sigma", low=0.0, low_open=True)
     dist = np.asarray(graph.dist, dtype=np.float64)
     if sigma == 0.0:
         return (dist == 0.0).astype(np.float32)
@@ -111,6 +116,16 @@ def _check_weights(weights, graph: Graph, function: str) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
+def _check_scalars(step, n_steps, fixed_value, function: str):
+    step = check_float(step, function, "step", low=0.0, low_open=True)
+    if step > 1.0:
+        warnings.warn(f"diffuse: step={step:g} > 1; explicit Euler steps of the random-walk Laplacian can "
+                      "oscillate and grow there (stable for step <= 1).", UserWarning, stacklevel=3)
+    n_steps = check_int(n_steps, function, "n_steps", low=0)
+    fixed_value = check_float(fixed_value, function, "fixed_value", low_open=True, high_open=True)
+    return step, n_steps, fixed_value
+
+
 def diffuse(graph, values, *, weights=None, step: float = 0.1, n_steps: int = 10, fixed=None,
             fixed_value: float = 0.0, device="cpu") -> np.ndarray:
     """Diffuse ``values`` over ``graph`` by ``n_steps`` explicit Euler steps of ``v <- v - step·(I - D⁻¹A)v``.
@@ -132,7 +147,10 @@ def diffuse(graph, values, *, weights=None, step: float = 0.1, n_steps: int = 10
     n_steps : int >= 0; 0 returns ``values`` with the fixed entries reset.
     fixed : indices (distinct, in [0, n)) or a boolean mask of shape (n,), or None.
     fixed_value : the value the fixed entries are pinned to.
-    device : 'cpu' ('cuda' needs a kernel this build does not have).
+    device : 'cpu' or 'cuda' ('cuda:N'): on the GPU (a CUDA build and a visible GPU, else RuntimeError) the
+        graph, values, weights and fixed entries may be CUDA tensors; every step runs on torch's current
+        stream with the CPU kernel's arithmetic (csrc/cuda/diffusion.cu) and the result is a torch tensor on
+        the GPU.
 
     Returns
     -------
@@ -154,20 +172,20 @@ def diffuse(graph, values, *, weights=None, step: float = 0.1, n_steps: int = 10
     [0.0, 0.75, 1.0]
     """
     function = "diffuse"
-    device = resolve_device(device, function)
+    on_gpu = resolve_device(device, function) == "cuda"
     graph = _check_graph(graph, function)
+    if on_gpu:
+        from ._cuda_diffusion import diffuse as diffuse_cuda
+
+        step, n_steps, fixed_value = _check_scalars(step, n_steps, fixed_value, function)
+        return diffuse_cuda(graph, values, weights=weights, step=step, n_steps=n_steps, fixed=fixed,
+                            fixed_value=fixed_value, device=device)
+    graph = graph.cpu()
     n = graph.n
     values = _check_values(values, n, function)
-    step = check_float(step, function, "step", low=0.0, low_open=True)
-    if step > 1.0:
-        warnings.warn(f"diffuse: step={step:g} > 1; explicit Euler steps of the random-walk Laplacian can "
-                      "oscillate and grow there (stable for step <= 1).", UserWarning, stacklevel=2)
-    n_steps = check_int(n_steps, function, "n_steps", low=0)
+    step, n_steps, fixed_value = _check_scalars(step, n_steps, fixed_value, function)
     fixed = _check_fixed(fixed, n, function)
-    fixed_value = check_float(fixed_value, function, "fixed_value", low_open=True, high_open=True)
     weights = _check_weights(weights, graph, function)
-    if device != "cpu":
-        raise RuntimeError(f"{function}: this nas_ext build has no CUDA kernel for diffuse; use device='cpu'.")
 
     out = np.empty_like(values)
     _C.diffuse(np.ascontiguousarray(graph.indptr, dtype=np.int64), np.ascontiguousarray(graph.indices, dtype=np.int32),
