@@ -268,12 +268,7 @@ class NAS:
         ideal = getattr(self.noise_filter, "is_ideal", False)
         if labeled.size == 0 or (labeled.size < self.n_classes and not ideal):
             return np.ones(labeled.size, dtype=bool), None
-        unlabeled_mask = np.ones(X.shape[0], dtype=bool)
-        unlabeled_mask[labeled] = False
-        unlabeled = np.flatnonzero(unlabeled_mask)
-        size = self.filter_pool_size if self.filter_pool_size is not None else max(labeled.size, 512)
-        size = min(size, unlabeled.size)
-        pool = X[np.sort(rng.choice(unlabeled, size=size, replace=False))] if size else None
+        pool = None if ideal else self._pool(X, labeled, rng)
         mask = self.noise_filter.fit_predict(X[labeled], labels, pool=pool, n_classes=self.n_classes,
                                              indices=labeled)
         mask = np.asarray(mask)
@@ -281,6 +276,31 @@ class NAS:
             raise param_error(f"{type(self.noise_filter).__name__}.fit_predict", "return value",
                               f"a bool array of shape ({labeled.size},)", mask, exc=TypeError)
         return mask.copy(), float(1.0 - mask.mean())
+
+    def _pool(self, X: np.ndarray, labeled: np.ndarray, rng: np.random.Generator) -> Optional[np.ndarray]:
+        """Features of a seeded random subset of the unlabeled samples (sorted), for the filter's ``pool``.
+
+        O(size) expected time by rejection sampling while the subset is at most half the unlabeled pool,
+        so a share does not pay an O(n) pass for it."""
+        n = X.shape[0]
+        n_unlabeled = n - labeled.size
+        size = self.filter_pool_size if self.filter_pool_size is not None else max(labeled.size, 512)
+        size = min(size, n_unlabeled)
+        if size == 0:
+            return None
+        is_labeled = np.zeros(n, dtype=bool)
+        is_labeled[labeled] = True
+        if 2 * size > n_unlabeled:
+            chosen = rng.choice(np.flatnonzero(~is_labeled), size=size, replace=False)
+        else:
+            chosen = np.empty(0, dtype=np.int64)
+            while chosen.size < size:
+                draw = rng.integers(0, n, size=2 * (size - chosen.size))
+                draw = draw[~is_labeled[draw]]
+                merged = np.concatenate([chosen, draw])
+                _, first = np.unique(merged, return_index=True)
+                chosen = merged[np.sort(first)][:size]
+        return X[np.sort(chosen)]
 
     @staticmethod
     def _dropout(mask: np.ndarray, rng: np.random.Generator) -> int:

@@ -20,7 +20,7 @@ class MaskFilter:
 
     def fit_predict(self, X, y, *, pool=None, n_classes=None, indices=None):
         self.calls.append({"n": len(y), "pool": None if pool is None else pool.shape, "n_classes": n_classes,
-                           "indices": np.array(indices)})
+                           "indices": np.array(indices), "pool_rows": pool})
         if self.predict is not None:
             mask = self.predict(np.asarray(indices))
         else:
@@ -107,6 +107,28 @@ def test_filter_is_called_once_per_share_and_once_at_the_end():
     call = filter_.calls[0]
     assert call["n_classes"] == 4 and call["pool"] == (min(76, 512), 2)
     np.testing.assert_array_equal(call["indices"], [0, 20, 40, 60])
+
+
+@pytest.mark.parametrize("pool_size", [10, 70])
+def test_filter_pool_is_a_seeded_subset_of_unlabeled_rows(pool_size):
+    X, truth = _clusters(k=4, n_per=20)
+    X = X + np.arange(80, dtype=np.float32)[:, None] * 1e-3  # distinct rows
+    labeled = np.array([0, 20, 40, 60])
+    pools = []
+    for _ in range(2):
+        filter_ = MaskFilter(np.zeros(80, dtype=bool))
+        _npc(filter_, filter_pool_size=pool_size, random_state=4).step(X, labeled, truth[labeled], budget=4)
+        pools.append(filter_.calls[0]["pool_rows"])
+    np.testing.assert_array_equal(pools[0], pools[1])
+    rows = [int(np.flatnonzero((X == row).all(axis=1))[0]) for row in pools[0]]
+    assert len(set(rows)) == pool_size and not set(rows) & set(labeled.tolist()) and rows == sorted(rows)
+
+
+def test_ideal_filter_gets_no_pool():
+    X, truth = _clusters()
+    filter_ = MaskFilter(np.zeros(40, dtype=bool), is_ideal=True)
+    _npc(filter_).run(X, 3, lambda idx: truth[idx])
+    assert [c["pool"] for c in filter_.calls] == [None, None, None]
 
 
 def test_given_partition_skips_the_first_filter_call():

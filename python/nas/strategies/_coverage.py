@@ -1,13 +1,15 @@
 """Greedy coverage state kept in step with a labeled partition across select calls.
 
 ProbCover, NPC, Weighted NPC and MaxHerding all maximise a coverage objective greedily: the state
-knows which nodes are covered (by labeled clean samples and by earlier picks), which labeled samples
-are blocked (predicted noisy: cover nothing, never picked), and answers "best next pick".
+knows which nodes are covered (by labeled clean samples and by earlier picks), which nodes can no
+longer be picked (every labeled sample; a predicted-noisy one is excluded without covering anything —
+for selection that is all "blocking" it means), and answers "best next pick".
 
 NAS calls a strategy once per share with a partition that usually *extends* the previous one (the new
 picks are now labeled; with an ideal filter nothing else changes). ``CoverageSession`` then applies
-only the difference to the existing state; any other partition (a sample flipped between clean and
-noisy, a new noise-rate weight) starts a fresh state, which costs O(E) and copies no graph.
+only the difference to the existing state — new clean samples cover, new noisy ones are excluded,
+a noisy sample now predicted clean covers. Only a covered sample now predicted noisy (coverage cannot
+be taken back) or a new Weighted-NPC weight starts a fresh state, which costs O(E) and copies no graph.
 
 The last pick of every call is chosen without applying its coverage ("deferred"): its label is not
 known yet, and if it comes back noisy it must cover nothing. Deferring keeps the state reusable in
@@ -36,11 +38,11 @@ class Discount:
 
 
 class CoverageBackend(Protocol):
-    """What a session needs from a coverage state (nas_ext.CoverageState or the dense MaxHerding one)."""
+    """What a session needs from a coverage state (nas_ext.CoverageState or the dense MaxHerding one).
+
+    ``peek`` returns the best node not in ``unavailable`` (a bool mask) and its gain, changing nothing."""
 
     def cover(self, nodes: np.ndarray) -> None: ...
-
-    def block(self, nodes: np.ndarray) -> None: ...
 
     def exclude(self, nodes: np.ndarray) -> None: ...
 
@@ -48,7 +50,7 @@ class CoverageBackend(Protocol):
 
     def pick(self, k: int, tie_break: str, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]: ...
 
-    def peek(self, available: np.ndarray, tie_break: str, rng: np.random.Generator) -> Tuple[int, float]: ...
+    def peek(self, unavailable: np.ndarray, tie_break: str, rng: np.random.Generator) -> Tuple[int, float]: ...
 
 
 def draw_seed(rng: np.random.Generator) -> int:
@@ -56,42 +58,57 @@ def draw_seed(rng: np.random.Generator) -> int:
     return int(rng.integers(0, 2**31 - 1))
 
 
-def argmax_tie(values: np.ndarray, tie_break: str, rng: np.random.Generator) -> int:
-    """Index of the maximum; ties go to the lowest index or to a seeded uniform choice among exact maxima."""
+def argmax_tie(values: np.ndarray, tie_break: str, rng: np.random.Generator, tolerance: float = 0.0) -> int:
+    """Index of the maximum. Values within ``tolerance * max(1, |max|)`` of it are ties, which go to the
+    lowest index or to a seeded uniform choice."""
     best = int(np.argmax(values))
-    if tie_break == "lowest":
+    top = values[best]
+    if tolerance and np.isfinite(top):
+        maxima = np.flatnonzero(values >= top - tolerance * max(1.0, abs(top)))
+    elif tie_break == "lowest":
         return best
-    maxima = np.flatnonzero(values == values[best])
-    return int(maxima[0] if maxima.size == 1 else rng.choice(maxima))
+    else:
+        maxima = np.flatnonzero(values == top)
+    if tie_break == "lowest" or maxima.size == 1:
+        return int(maxima[0])
+    return int(rng.choice(maxima))
 
 
 class KernelCoverage:
-    """``nas_ext.CoverageState`` behind the backend interface."""
+    """``nas_ext.CoverageState`` behind the backend interface. ``peek`` follows the kernel's tie rule:
+    exact comparisons while the gains are integers (unit weights, no discount), the kernel's relative
+    tie tolerance otherwise."""
 
     def __init__(self, graph, weights: Optional[np.ndarray] = None, device: str = "cpu") -> None:
         import nas_ext
 
         self.state = nas_ext.CoverageState(graph, weights=weights, device=device)
+        self.tolerance = 0.0 if weights is None else self._kernel_tolerance()
+
+    @staticmethod
+    def _kernel_tolerance() -> float:
+        from nas_ext.coverage import TIE_TOLERANCE
+
+        return TIE_TOLERANCE
 
     def cover(self, nodes):
         self.state.cover(nodes)
-
-    def block(self, nodes):
-        self.state.block(nodes)
 
     def exclude(self, nodes):
         self.state.exclude(nodes)
 
     def discount(self, nodes, factor, per_source):
         self.state.discount(nodes, factor, per_source=per_source)
+        self.tolerance = self._kernel_tolerance()
 
     def pick(self, k, tie_break, rng):
         picks, gains = self.state.pick(k, tie_break=tie_break, seed=draw_seed(rng))
         return np.asarray(picks, dtype=np.int64), np.asarray(gains, dtype=np.float64)
 
-    def peek(self, available, tie_break, rng):
-        gains = np.where(available, self.state.gains(), -np.inf)
-        best = argmax_tie(gains, tie_break, rng)
+    def peek(self, unavailable, tie_break, rng):
+        gains = self.state.gains()
+        np.putmask(gains, unavailable, -np.inf)
+        best = argmax_tie(gains, tie_break, rng, self.tolerance)
         return best, float(gains[best])
 
 
@@ -99,8 +116,9 @@ class CoverageSession:
     """One coverage backend kept in step with successive (clean, noisy, discount) partitions of a pool.
 
     ``make_backend()`` returns a fresh backend with nothing covered. ``sync`` brings the backend to a
-    partition (incrementally when possible), ``pick`` makes greedy picks; ``reuses``/``rebuilds``
-    count how each ``sync`` was served.
+    partition — in O(|clean| + |noisy| + changes) when the partition extends the previous one, else
+    with a fresh backend — and ``pick`` makes greedy picks; ``reuses``/``rebuilds`` count how each
+    ``sync`` was served.
     """
 
     def __init__(self, n: int, make_backend: Callable[[], CoverageBackend]) -> None:
@@ -108,53 +126,61 @@ class CoverageSession:
         self._make_backend = make_backend
         self.backend: Optional[CoverageBackend] = None
         self._covered = np.zeros(n, dtype=bool)   # nodes whose coverage has been applied
-        self._blocked = np.zeros(n, dtype=bool)   # nodes blocked (noisy)
         self._excluded = np.zeros(n, dtype=bool)  # nodes that can no longer be picked
+        self._counts = [0, 0]                     # how many nodes are covered, excluded
         self._discount: Optional[Discount] = None
+        self._noisy = np.empty(0, dtype=np.int64)  # the noisy set the discount was applied to
         self.reuses = 0
         self.rebuilds = 0
 
+    def _extends(self, clean: np.ndarray, noisy: np.ndarray, discount: Optional[Discount]) -> bool:
+        """Whether the state can be reused: same discount (and then the same noisy set, whose balls it
+        weighs), every covered node still clean, every excluded node still labeled. Index arrays are
+        duplicate-free, so counts decide inclusion: O(|clean| + |noisy|)."""
+        covered, excluded = self._counts
+        if self.backend is None or discount != self._discount:
+            return False
+        if discount is not None and not (noisy.size == self._noisy.size and np.isin(noisy, self._noisy).all()):
+            return False
+        return (int(self._covered[clean].sum()) == covered
+                and int(self._excluded[clean].sum()) + int(self._excluded[noisy].sum()) == excluded)
+
     def sync(self, clean: np.ndarray, noisy: np.ndarray, discount: Optional[Discount] = None) -> bool:
-        """Make the backend represent ``clean`` covering, ``noisy`` blocked; returns True when reused."""
-        clean_mask = np.zeros(self.n, dtype=bool)
-        clean_mask[clean] = True
-        noisy_mask = np.zeros(self.n, dtype=bool)
-        noisy_mask[noisy] = True
-        labeled = clean_mask | noisy_mask
-        reusable = (
-            self.backend is not None
-            and discount == self._discount
-            and (discount is None or np.array_equal(noisy_mask, self._blocked))
-            and not (self._covered & ~clean_mask).any()
-            and not (self._blocked & ~noisy_mask).any()
-            and not (self._excluded & ~labeled).any()
-        )
-        if reusable:
-            self.reuses += 1
-            new_clean = np.flatnonzero(clean_mask & ~self._covered)
-            new_noisy = np.flatnonzero(noisy_mask & ~self._blocked)
-            new_excluded = np.flatnonzero(clean_mask & ~self._excluded)
-        else:
+        """Make the backend represent ``clean`` covering and every labeled sample unpickable; returns True
+        when the state was reused."""
+        clean = np.asarray(clean, dtype=np.int64)
+        noisy = np.asarray(noisy, dtype=np.int64)
+        reusable = self._extends(clean, noisy, discount)
+        if not reusable:
             self.rebuilds += 1
             self.backend = self._make_backend()
             self._covered[:] = False
-            self._blocked[:] = False
             self._excluded[:] = False
+            self._counts = [0, 0]
             self._discount = discount
-            new_clean, new_noisy = np.flatnonzero(clean_mask), np.flatnonzero(noisy_mask)
-            new_excluded = new_clean
+            self._noisy = noisy
+            if discount is not None and noisy.size:
+                self.backend.discount(noisy, discount.factor, discount.per_source)
+        else:
+            self.reuses += 1
+        new_clean = clean[~self._covered[clean]]
         if new_clean.size:
             self.backend.cover(new_clean)
-        if new_excluded.size:
-            self.backend.exclude(new_excluded)
-        if new_noisy.size:
-            self.backend.block(new_noisy)
-        if not reusable and discount is not None and new_noisy.size:
-            self.backend.discount(new_noisy, discount.factor, discount.per_source)
-        self._covered |= clean_mask
-        self._blocked |= noisy_mask
-        self._excluded |= labeled
+            self._mark(new_clean, covered=True)
+        for labeled in (clean, noisy):
+            new = labeled[~self._excluded[labeled]]
+            if new.size:
+                self.backend.exclude(new)
+                self._mark(new, excluded=True)
         return reusable
+
+    def _mark(self, nodes: np.ndarray, *, covered: bool = False, excluded: bool = False) -> None:
+        """Record nodes as covered and/or excluded (each node counted once per kind)."""
+        for flag, mask, slot in ((covered, self._covered, 0), (excluded, self._excluded, 1)):
+            if flag and nodes.size:
+                fresh = nodes[~mask[nodes]]
+                mask[fresh] = True
+                self._counts[slot] += int(fresh.size)
 
     def pick(self, k: int, tie_break: str, rng: np.random.Generator, *,
              defer_last: bool = True) -> Tuple[np.ndarray, np.ndarray]:
@@ -168,11 +194,10 @@ class CoverageSession:
         head = k - 1 if defer_last else k
         if head > 0:
             picks[:head], gains[:head] = self.backend.pick(head, tie_break, rng)
-            self._covered[picks[:head]] = True
-            self._excluded[picks[:head]] = True
+            self._mark(picks[:head], covered=True, excluded=True)
         if defer_last:
-            last, gain = self.backend.peek(~(self._excluded | self._blocked), tie_break, rng)
+            last, gain = self.backend.peek(self._excluded, tie_break, rng)
             self.backend.exclude(np.array([last], dtype=np.int64))
-            self._excluded[last] = True
+            self._mark(np.array([last], dtype=np.int64), excluded=True)
             picks[-1], gains[-1] = last, gain
         return picks, gains

@@ -90,16 +90,14 @@ class _DenseHerding:
         self.kernel.raise_coverage(self.coverage, np.asarray(nodes, dtype=np.int64))
         self.fresh[:] = False
 
-    def block(self, nodes):
+    def exclude(self, nodes):
         self.available[nodes] = False
-
-    exclude = block
 
     def discount(self, nodes, factor, per_source):
         raise ValueError("MaxHerding does not support noisy_weight (Weighted NPC is defined for ProbCover).")
 
-    def peek(self, available, tie_break, rng):
-        candidates = available & self.available
+    def peek(self, unavailable, tie_break, rng):
+        candidates = self.available & ~unavailable
         while True:
             bounds = np.where(candidates, self.bound, -np.inf)
             best = argmax_tie(bounds, "lowest", rng)
@@ -120,7 +118,7 @@ class _DenseHerding:
         picks = np.empty(k, dtype=np.int64)
         gains = np.empty(k, dtype=np.float64)
         for i in range(k):
-            picks[i], gains[i] = self.peek(self.available, tie_break, rng)
+            picks[i], gains[i] = self.peek(~self.available, tie_break, rng)
             self.available[picks[i]] = False
             self.cover(picks[i:i + 1])
         return picks, gains

@@ -167,6 +167,16 @@ def test_ideal_filter_like_sequence_reuses_the_state():
     assert strategy._session.rebuilds == 1 and strategy._session.reuses == 5
 
 
+def test_noisy_sample_predicted_clean_later_keeps_the_state():
+    strategy = toy()
+    first = strategy.select(X_TOY, 1, noisy=[0])
+    second = strategy.select(X_TOY, 1, clean=[0], noisy=[int(first[0])])
+    assert second[0] in IN_B  # 0 now covers A; the state was extended, not rebuilt
+    assert strategy._session.rebuilds == 1 and strategy._session.reuses == 1
+    strategy.select(X_TOY, 1, noisy=[0, int(first[0]), int(second[0])])  # a covering sample turned noisy
+    assert strategy._session.rebuilds == 2
+
+
 # ---------------------------------------------------------------- randomness
 def test_same_random_state_same_picks_and_global_rng_untouched():
     X = np.random.default_rng(0).standard_normal((60, 3)).astype(np.float32)
@@ -204,6 +214,27 @@ def test_reference_bug_tail_rows_keep_out_edges():
     strategy = ProbCover(0.5, metric="euclidean", tie_break="lowest")
     assert strategy.select(X, 1)[0] in (500, 501, 502)
     np.testing.assert_array_equal(strategy.graph_.degrees()[500:], [3, 3, 3])
+
+
+def test_reference_bug_large_pool_has_no_separate_path():
+    """Above 100k samples the reference switched to a broken graph builder (wrong, duplicated targets) and
+    its loop subsampled the pool but fed the selection rows of the full feature file. Here there is one
+    path for every pool size and the picks index the rows given: on a 100,050-row pool whose densest
+    cluster is the last 5 rows, ProbCover (on a graph over those rows) and Coreset pick from the tail."""
+    import scipy.sparse as sp
+
+    n = 100_050
+    X = np.zeros((n, 2), dtype=np.float32)
+    X[:, 0] = np.arange(n)
+    X[-5:] = [[n + 1e6, 0.0], [n + 1e6, 0.1], [n + 1e6, 0.2], [n + 1e6, 0.3], [n + 1e6, 0.4]]
+    blocks = sp.block_diag([sp.identity(n - 5, format="csr"), sp.csr_matrix(np.ones((5, 5)))], format="csr")
+    graph = nas_ext.Graph.from_scipy(blocks * 0.1, metric="euclidean", delta=1.0, symmetric=True)
+    strategy = ProbCover(1.0, metric="euclidean", tie_break="lowest").fit(X, graph=graph)
+    assert strategy.select(X, 1)[0] == n - 5
+    assert strategy.last_gains_[0] == 5.0
+    from nas.strategies import Coreset
+
+    assert Coreset().select(X, 1, clean=[0])[0] >= n - 5
 
 
 def test_fit_accepts_a_prebuilt_graph_and_checks_it():
