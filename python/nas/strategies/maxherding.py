@@ -181,8 +181,15 @@ class MaxHerding(Strategy):
             timings["kernel_sums"] = time.perf_counter() - t0
             return
         self.radius_ = self.sigma * math.sqrt(-math.log(self.eps))
-        self.graph_ = nas_ext.radius_graph(X, self.radius_, metric="euclidean", max_edges=self.max_edges,
-                                           device=self.device)
+        try:
+            self.graph_ = nas_ext.radius_graph(X, self.radius_, metric="euclidean", max_edges=self.max_edges,
+                                               device=self.device)
+        except ValueError as exc:
+            if "max_edges" not in str(exc):
+                raise
+            raise ValueError(f"MaxHerding(mode='sparse'): the truncated kernel's graph (radius sigma*sqrt(-ln eps) "
+                             f"= {self.radius_:.4g}) is too large for this pool; use mode='dense', a larger eps "
+                             f"or a smaller sigma. ({exc})") from exc
         dist = self.graph_.dist.astype(np.float64)
         weights = np.exp(-(dist * dist) / (self.sigma * self.sigma))
         graph, device = self.graph_, self.device

@@ -59,6 +59,8 @@ class ProbCover(Strategy):
     delta_resolution : float, grid step of the 'max_degree' policy (0.02).
     max_edges : int or None, passed to ``nas_ext.radius_graph`` (a too-large delta is a clear error).
     device : 'cpu' or 'cuda', where the graph and the coverage state live.
+    random_state : None or int, seeds the heuristic's k-means and subsample (selection randomness comes
+        from ``select``'s own ``random_state``).
 
     Fitted attributes: ``graph_`` (the radius graph built, at ``build_delta_``), ``delta_`` (the radius in
     use now), ``delta_history_`` (list of (n_labeled, old, new, curve) for each policy update),

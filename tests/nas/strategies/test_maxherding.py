@@ -95,6 +95,12 @@ def test_dense_does_not_subsample_candidates():
     assert sorted(picks.tolist()) == list(range(1, 60))
 
 
+def test_sparse_graph_too_large_names_the_remedies():
+    X, _ = _problem(0, 50)
+    with pytest.raises(ValueError, match="use mode='dense', a larger eps or a smaller sigma"):
+        MaxHerding(mode="sparse", max_edges=60).fit(X)
+
+
 def test_random_ties_are_seeded():
     X = (np.arange(30, dtype=np.float32)[:, None] * 50.0)  # isolated points: all gains 1
     a = MaxHerding(mode="dense", tie_break="random").select(X, 5, random_state=4)
