@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -103,14 +104,16 @@ class NAS:
 
     >>> import numpy as np
     >>> from nas import NAS
+    >>> from nas.filters import Ideal
     >>> from nas.strategies import ProbCover
-    >>> from nas.filters import Ideal                                        # doctest: +SKIP
-    >>> X = np.random.default_rng(0).standard_normal((200, 8)).astype(np.float32)
-    >>> truth = np.random.default_rng(1).integers(0, 4, 200)
-    >>> nas = NAS(ProbCover(0.5), Ideal(truth != truth), n_classes=4, random_state=0)   # doctest: +SKIP
-    >>> result = nas.run(X, 12, lambda idx: truth[idx])                      # doctest: +SKIP
-    >>> len(result.labeled)                                                  # doctest: +SKIP
-    12
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.repeat(np.eye(4, 8), 25, axis=0) + 0.01 * rng.standard_normal((100, 8))
+    >>> truth = np.repeat(np.arange(4), 25)
+    >>> is_noisy = np.zeros(100, dtype=bool); is_noisy[0] = True    # sample 0 will come back mislabeled
+    >>> nas = NAS(ProbCover(0.5, tie_break="lowest"), Ideal(is_noisy), n_classes=4, progress=False)
+    >>> result = nas.run(X, 5, lambda idx: (truth[idx] + is_noisy[idx]) % 4)
+    >>> result.labeled.tolist(), result.is_clean.tolist()     # class 0 is sampled again after the noisy 0
+    ([0, 1, 25, 50, 75], [False, True, True, True, True])
     """
 
     def __init__(self, strategy: Strategy, noise_filter, *, n_classes: int, batch_size: Optional[int] = None,
@@ -215,7 +218,7 @@ class NAS:
                             len(shares), info["mode"], info["n_labeled"], _fmt_rate(info["predicted_noise_rate"]),
                             size)
         t0 = time.perf_counter()
-        final_mask, _ = self._filter(array, labeled, labels, self._rng(labeled.size))
+        final_mask, _ = self._filter(array, labeled, labels, self._rng(labeled.size), final=True)
         totals: Dict[str, float] = {}
         for info in history:
             for stage, seconds in info["timings"].items():
@@ -261,16 +264,24 @@ class NAS:
                 "noisy_weight": weight, "timings": timings, "strategy_timings": dict(strategy_timings)}
         return picks, info
 
-    def _filter(self, X: np.ndarray, labeled: np.ndarray, labels: np.ndarray,
-                rng: np.random.Generator) -> Tuple[np.ndarray, Optional[float]]:
+    def _filter(self, X: np.ndarray, labeled: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+                *, final: bool = False) -> Tuple[np.ndarray, Optional[float]]:
         """The filter's clean mask over ``labeled`` and its noise rate; all clean (rate None) while nothing
-        or, for a non-ideal filter, fewer than n_classes samples are labeled (reference NPC step 5)."""
+        or, for a non-ideal filter, fewer than n_classes samples are labeled (reference NPC step 5).
+
+        An all-noisy partition is harmless for selection, so the filter's AllNoisyWarning is kept only for
+        the ``final`` mask (the one a model is trained on)."""
+        from .filters import AllNoisyWarning
+
         ideal = getattr(self.noise_filter, "is_ideal", False)
         if labeled.size == 0 or (labeled.size < self.n_classes and not ideal):
             return np.ones(labeled.size, dtype=bool), None
         pool = None if ideal else self._pool(X, labeled, rng)
-        mask = self.noise_filter.fit_predict(X[labeled], labels, pool=pool, n_classes=self.n_classes,
-                                             indices=labeled)
+        with warnings.catch_warnings():
+            if not final:
+                warnings.simplefilter("ignore", AllNoisyWarning)
+            mask = self.noise_filter.fit_predict(X[labeled], labels, pool=pool, n_classes=self.n_classes,
+                                                 indices=labeled)
         mask = np.asarray(mask)
         if mask.dtype != bool or mask.shape != (labeled.size,):
             raise param_error(f"{type(self.noise_filter).__name__}.fit_predict", "return value",

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from nas import NAS, NASResult
+from nas.filters import AllNoisyWarning, CrossValidation, Ideal, LowBudgetAUM
 from nas.strategies import Coreset, MaxHerding, ProbCover, Random, TypiClust
 
 
@@ -260,6 +261,47 @@ def test_coreset_nas_with_empty_start_does_not_crash():
     result = NAS(Coreset(), MaskFilter(np.zeros(40, dtype=bool)), n_classes=4, random_state=1,
                  progress=False).run(X, 9, lambda idx: truth[idx])
     assert len(result.labeled) == 9
+
+
+# ---------------------------------------------------------------- with the real filters
+def _noisy_pool(seed=0, k=4, n_per=40, rate=0.25):
+    X, truth = _clusters(k=k, n_per=n_per, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    is_noisy = rng.random(len(truth)) < rate
+    given = np.where(is_noisy, (truth + rng.integers(1, k, len(truth))) % k, truth)
+    return X, truth, is_noisy, given
+
+
+def test_npc_with_the_ideal_filter_flags_exactly_the_mislabeled_picks():
+    X, _, is_noisy, given = _noisy_pool()
+    result = NAS(ProbCover(1.0, metric="euclidean"), Ideal(is_noisy), n_classes=4, random_state=0,
+                 progress=False).run(X, 12, lambda idx: given[idx])
+    assert len(result.history) == 12
+    np.testing.assert_array_equal(result.is_clean, ~is_noisy[result.labeled])
+    # every cluster whose picks so far all came back noisy is still uncovered, so each cluster ends with a clean label
+    clean_clusters = {int(c) for c in (result.labeled[result.is_clean] // 40)}
+    assert clean_clusters == {0, 1, 2, 3}
+
+
+@pytest.mark.parametrize("noise_filter", [CrossValidation(random_state=0), LowBudgetAUM(random_state=0)],
+                         ids=["cv", "aum"])
+def test_npc_runs_with_learned_filters(noise_filter):
+    X, _, _, given = _noisy_pool(n_per=30)
+    nas = NAS(ProbCover(1.0, metric="euclidean"), noise_filter, n_classes=4, noise_dropout=True, random_state=0,
+              progress=False)
+    result = nas.run(X, 16, lambda idx: given[idx])
+    assert len(set(result.labeled.tolist())) == 16 and result.is_clean.shape == (16,)
+    assert [h["size"] for h in result.history] == [4, 4, 4, 4]
+    assert all(h["predicted_noise_rate"] is not None for h in result.history[1:])
+
+
+def test_all_noisy_warning_only_for_the_final_mask():
+    X, truth = _clusters()
+    everything_noisy = Ideal(np.ones(40, dtype=bool))
+    nas = NAS(ProbCover(1.0, metric="euclidean"), everything_noisy, n_classes=4, progress=False)
+    with pytest.warns(AllNoisyWarning) as record:
+        nas.run(X, 3, lambda idx: truth[idx])
+    assert len(record) == 1
 
 
 # ---------------------------------------------------------------- validation
