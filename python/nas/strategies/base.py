@@ -65,8 +65,8 @@ class Strategy:
     Attributes set by every ``select`` call:
     ``last_timings_`` — seconds per stage: ``validate`` and ``fit`` (only when the pool changed; ``fit``
     includes strategy-specific parts such as ``graph``), ``selection`` (everything after fitting,
-    strategy-specific parts of it such as ``sync`` listed too) and ``total``; ``last_gains_`` — the objective gain of each pick
-    (None for strategies without one).
+    strategy-specific parts of it such as ``sync`` listed too) and ``total``; ``last_gains_`` — the
+    objective gain of each pick (None for strategies without one).
     """
 
     #: True when the strategy uses the clean/noisy partition (noisy samples cover nothing), i.e. it can

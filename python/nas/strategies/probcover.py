@@ -100,7 +100,8 @@ class ProbCover(Strategy):
             raise param_error(name, "purity_grid", "a non-empty 1-D array of positive deltas", purity_grid)
         self.purity_max_samples = (None if purity_max_samples is None
                                    else check_int(purity_max_samples, name, "purity_max_samples", low=2))
-        self.delta_resolution = check_float(delta_resolution, name, "delta_resolution", low=0.0, low_open=True, high_open=True)
+        self.delta_resolution = check_float(delta_resolution, name, "delta_resolution", low=0.0, low_open=True,
+                                            high_open=True)
         self.max_edges = max_edges
         self.device = device
         self.random_state = random_state
