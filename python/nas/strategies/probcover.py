@@ -48,7 +48,8 @@ class ProbCover(Strategy):
         largest maximal degree (ties: the smaller delta). Candidates are ``delta_resolution`` apart and
         come from the one graph already built. The new radius is kept in ``delta_`` for later calls.
         Without a policy an exhausted graph makes the remaining picks arbitrary; a warning is logged
-        once per ``select`` when that happens.
+        when that happens, once per graph (a new ``fit`` or delta logs again) rather than once per
+        ``select``, since NAS calls ``select`` once per share.
     n_clusters : int, needed only when ``delta`` is None (NAS and ``make_selector`` pass the number of classes).
     purity : float in (0, 1], the purity threshold of the heuristic (0.95).
     purity_grid : 1-D array of candidate deltas for the heuristic; default 0.02..0.30 (cosine) or
@@ -112,6 +113,7 @@ class ProbCover(Strategy):
         self.purity_: Optional[np.ndarray] = None
         self._active_graph = None
         self._session: Optional[CoverageSession] = None
+        self._warned_exhausted = False
 
     def _params(self):
         return {"delta": self.delta, "metric": self.metric, "tie_break": self.tie_break,
@@ -169,6 +171,7 @@ class ProbCover(Strategy):
 
     def _set_active_graph(self, delta: float) -> None:
         self.delta_ = delta
+        self._warned_exhausted = False
         self._active_graph = self.graph_ if delta == self.build_delta_ else self.graph_.restrict(delta)
         graph, device = self._active_graph, self.device
         self._session = CoverageSession(graph.n, lambda: KernelCoverage(graph, device=device))
@@ -245,6 +248,9 @@ class ProbCover(Strategy):
         return new
 
     def _warn_exhausted(self, at: int, budget: int) -> None:
+        if self._warned_exhausted:
+            return
+        self._warned_exhausted = True
         if self.delta_policy is None:
             advice = "Pass delta_policy='max_degree' to shrink delta when this happens."
         else:

@@ -38,10 +38,17 @@ def test_no_exhaustion_warning_while_gains_exceed_one(caplog):
     assert not caplog.records
 
 
-def test_exhaustion_warning_logged_once_per_select(caplog):
+def test_exhaustion_warning_logged_once_per_graph(caplog):
+    strategy = toy()
     with caplog.at_level(logging.WARNING, logger="nas.strategies.probcover"):
-        toy().select(X_TOY, 8)
+        strategy.select(X_TOY, 8)
+        strategy.select(X_TOY, 1, clean=[0, 6])  # a NAS share after the graph ran dry: no repeat
+        strategy.select(X_TOY, 2, clean=[0, 6, 10])
     assert len([r for r in caplog.records if "exhausted" in r.getMessage()]) == 1
+    strategy.fit(X_TOY)
+    with caplog.at_level(logging.WARNING, logger="nas.strategies.probcover"):
+        strategy.select(X_TOY, 8)
+    assert len([r for r in caplog.records if "exhausted" in r.getMessage()]) == 2
 
 
 def test_noisy_representative_is_sampled_again_under_npc_not_under_probcover():
