@@ -40,7 +40,7 @@ class Discount:
 class CoverageBackend(Protocol):
     """What a session needs from a coverage state (nas_ext.CoverageState or the dense MaxHerding one).
 
-    ``peek`` returns the best node not in ``unavailable`` (a bool mask) and its gain, changing nothing."""
+    ``peek`` returns the best node that can still be picked and its gain, changing nothing."""
 
     def cover(self, nodes: np.ndarray) -> None: ...
 
@@ -50,7 +50,7 @@ class CoverageBackend(Protocol):
 
     def pick(self, k: int, tie_break: str, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]: ...
 
-    def peek(self, unavailable: np.ndarray, tie_break: str, rng: np.random.Generator) -> Tuple[int, float]: ...
+    def peek(self, tie_break: str, rng: np.random.Generator) -> Tuple[int, float]: ...
 
 
 def draw_seed(rng: np.random.Generator) -> int:
@@ -84,6 +84,7 @@ class KernelCoverage:
 
         self.state = nas_ext.CoverageState(graph, weights=weights, device=device)
         self.tolerance = 0.0 if weights is None else self._kernel_tolerance()
+        self._excluded = [np.empty(0, dtype=np.int64)]  # excluded and picked nodes, in batches
 
     @staticmethod
     def _kernel_tolerance() -> float:
@@ -96,6 +97,7 @@ class KernelCoverage:
 
     def exclude(self, nodes):
         self.state.exclude(nodes)
+        self._excluded.append(np.asarray(nodes, dtype=np.int64))
 
     def discount(self, nodes, factor, per_source):
         self.state.discount(nodes, factor, per_source=per_source)
@@ -103,11 +105,16 @@ class KernelCoverage:
 
     def pick(self, k, tie_break, rng):
         picks, gains = self.state.pick(k, tie_break=tie_break, seed=draw_seed(rng))
-        return np.asarray(picks, dtype=np.int64), np.asarray(gains, dtype=np.float64)
+        picks = np.asarray(picks, dtype=np.int64)
+        self._excluded.append(picks)
+        return picks, np.asarray(gains, dtype=np.float64)
 
-    def peek(self, unavailable, tie_break, rng):
+    def peek(self, tie_break, rng):
+        """O(n) for the argmax plus O(#excluded) to mask them (an index list, not an n-sized mask)."""
+        if len(self._excluded) > 1:
+            self._excluded = [np.concatenate(self._excluded)]
         gains = self.state.gains()
-        np.putmask(gains, unavailable, -np.inf)
+        gains[self._excluded[0]] = -np.inf
         best = argmax_tie(gains, tie_break, rng, self.tolerance)
         return best, float(gains[best])
 
@@ -196,7 +203,7 @@ class CoverageSession:
             picks[:head], gains[:head] = self.backend.pick(head, tie_break, rng)
             self._mark(picks[:head], covered=True, excluded=True)
         if defer_last:
-            last, gain = self.backend.peek(self._excluded, tie_break, rng)
+            last, gain = self.backend.peek(tie_break, rng)
             self.backend.exclude(np.array([last], dtype=np.int64))
             self._mark(np.array([last], dtype=np.int64), excluded=True)
             picks[-1], gains[-1] = last, gain

@@ -96,8 +96,8 @@ class _DenseHerding:
     def discount(self, nodes, factor, per_source):
         raise ValueError("MaxHerding does not support noisy_weight (Weighted NPC is defined for ProbCover).")
 
-    def peek(self, unavailable, tie_break, rng):
-        candidates = self.available & ~unavailable
+    def peek(self, tie_break, rng):
+        candidates = self.available
         while True:
             bounds = np.where(candidates, self.bound, -np.inf)
             best = argmax_tie(bounds, "lowest", rng)
@@ -118,7 +118,7 @@ class _DenseHerding:
         picks = np.empty(k, dtype=np.int64)
         gains = np.empty(k, dtype=np.float64)
         for i in range(k):
-            picks[i], gains[i] = self.peek(~self.available, tie_break, rng)
+            picks[i], gains[i] = self.peek(tie_break, rng)
             self.available[picks[i]] = False
             self.cover(picks[i:i + 1])
         return picks, gains

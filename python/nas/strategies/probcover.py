@@ -227,15 +227,12 @@ class ProbCover(Strategy):
     def _update_delta(self, covering: np.ndarray, noisy: np.ndarray, discount: Optional[Discount]) -> Optional[float]:
         """Apply the 'max_degree' policy; switches the active graph and returns the new delta, or None."""
         n = self.graph_.n
-        unavailable = np.zeros(n, dtype=bool)
-        unavailable[covering] = True
-        unavailable[noisy] = True
         device = self.device
 
         def max_gain_at(graph) -> float:
             session = CoverageSession(n, lambda: KernelCoverage(graph, device=device))
             session.sync(covering, noisy, discount if noisy.size else None)
-            return session.backend.peek(unavailable, "lowest", np.random.default_rng(0))[1]
+            return session.backend.peek("lowest", np.random.default_rng(0))[1]
 
         old = self.delta_
         new, curve = choose_delta_max_degree(self.graph_, old, self.delta_resolution, max_gain_at)
