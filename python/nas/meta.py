@@ -239,7 +239,7 @@ class NAS:
             mode, mask = "plain", np.ones(labeled.size, dtype=bool)
         elif is_clean is not None:
             mode, mask = "nas", is_clean.copy()
-            predicted = 1.0 - mask.mean() if mask.size else 0.0
+            predicted = float(1.0 - mask.mean()) if mask.size else 0.0
         else:
             t0 = time.perf_counter()
             mask, predicted = self._filter(X, labeled, labels, rng)
@@ -250,7 +250,7 @@ class NAS:
             t0 = time.perf_counter()
             dropped = self._dropout(mask, rng)
             timings["dropout"] = time.perf_counter() - t0
-        used = 1.0 - mask.mean() if mask.size else 0.0
+        used = float(1.0 - mask.mean()) if mask.size else 0.0
         clean, noisy = labeled[mask], labeled[~mask]
         extra = {}
         weight = None
@@ -293,8 +293,8 @@ class NAS:
     def _pool(self, X: np.ndarray, labeled: np.ndarray, rng: np.random.Generator) -> Optional[np.ndarray]:
         """Features of a seeded random subset of the unlabeled samples (sorted), for the filter's ``pool``.
 
-        O(size) expected time by rejection sampling while the subset is at most half the unlabeled pool,
-        so a share does not pay an O(n) pass for it."""
+        Rejection sampling (O(size) draws) while the subset is at most half the unlabeled pool, instead
+        of materialising and permuting the whole unlabeled index list every share."""
         n = X.shape[0]
         n_unlabeled = n - labeled.size
         size = self.filter_pool_size if self.filter_pool_size is not None else max(labeled.size, 512)
