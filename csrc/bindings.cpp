@@ -159,11 +159,10 @@ void bind_coverage(py::module_& m) {
                          std::optional<CArray<double>> weights, bool symmetric) {
                  auto handle = std::make_unique<CoverageHandle>();
                  auto p = to_vector(indptr);
-                 auto i = to_vector(indices);
                  std::vector<double> w = weights ? to_vector(*weights) : std::vector<double>();
-                 py::gil_scoped_release release;
-                 handle->state =
-                     std::make_unique<nas::CoverageState>(std::move(p), std::move(i), std::move(w), symmetric);
+                 py::gil_scoped_release release;  // the graph copies the indices (kept alive by the caller)
+                 handle->state = std::make_unique<nas::CoverageState>(std::move(p), indices.data(), indices.size(),
+                                                                      std::move(w), symmetric);
                  return handle;
              }),
              py::arg("indptr"), py::arg("indices"), py::arg("weights") = py::none(), py::arg("symmetric") = false)
@@ -210,6 +209,24 @@ void bind_coverage(py::module_& m) {
                  return py::make_tuple(picks, gains);
              },
              py::arg("k"), py::arg("keys") = py::none())
+        .def("peek",
+             [](CoverageHandle& h) {
+                 std::pair<int64_t, double> best;
+                 {
+                     py::gil_scoped_release release;
+                     std::lock_guard<std::mutex> lock(h.mutex);
+                     best = h.state->peek();
+                 }
+                 return py::make_tuple(best.first, best.second);
+             })
+        .def("copy",
+             [](CoverageHandle& h) {
+                 auto copy = std::make_unique<CoverageHandle>();
+                 py::gil_scoped_release release;
+                 std::lock_guard<std::mutex> lock(h.mutex);
+                 copy->state = std::make_unique<nas::CoverageState>(*h.state);
+                 return copy;
+             })
         .def("gains", [](CoverageHandle& h) { std::lock_guard<std::mutex> lock(h.mutex); return to_array(h.state->gains()); })
         .def("coverage", [](CoverageHandle& h) { std::lock_guard<std::mutex> lock(h.mutex); return to_array(h.state->coverage()); })
         .def("multipliers", [](CoverageHandle& h) { std::lock_guard<std::mutex> lock(h.mutex); return to_array(h.state->multipliers()); })

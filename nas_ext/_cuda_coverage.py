@@ -7,6 +7,8 @@ round trip, and each call synchronises once at the end to check that every pick 
 """
 from __future__ import annotations
 
+import copy
+import math
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -16,6 +18,7 @@ from . import _C
 from ._cuda import (address, features, ieee_fp32_matmul, indices, is_cuda_tensor, normalize_rows, stream_handle,
                     target_device)
 from ._validation import check_choice, check_int, check_vector, param_error
+from .coverage import TIE_TOLERANCE
 from .graph import Graph
 
 __all__ = ["CoverageBackend", "kcenter_greedy"]
@@ -86,18 +89,33 @@ class CoverageBackend:
             self._partial_gain = torch.empty(self._partials, dtype=torch.float64, device=dev)
             self._partial_entry = torch.empty(self._partials, dtype=torch.int64, device=dev)
             self._status = torch.zeros(1, dtype=torch.int32, device=dev)
+            self._spec = self._kernel_input()
+            _C.cuda_coverage_init(self._spec, stream_handle(dev))
 
-            spec = _C.CudaCoverageInput()
-            spec.device, spec.n = dev.index, n
-            spec.indptr, spec.indices = address(self._indptr), address(self._indices)
-            spec.weights = address(self._weights)
-            spec.in_indptr, spec.in_sources = address(self._in_indptr), address(self._in_sources)
-            spec.in_weights = address(self._in_weights)
-            spec.level, spec.multiplier = address(self._level), address(self._multiplier)
-            spec.gain, spec.live = address(self._gain), address(self._live)
-            spec.blocked, spec.pickable = address(self._blocked), address(self._pickable)
-            self._spec = spec
-            _C.cuda_coverage_init(spec, stream_handle(dev))
+    def _kernel_input(self):
+        """The addresses the CUDA kernels work on (graph, state and scratch tensors of this backend)."""
+        spec = _C.CudaCoverageInput()
+        spec.device, spec.n = self.device.index, self._level.shape[0]
+        spec.indptr, spec.indices = address(self._indptr), address(self._indices)
+        spec.weights = address(self._weights)
+        spec.in_indptr, spec.in_sources = address(self._in_indptr), address(self._in_sources)
+        spec.in_weights = address(self._in_weights)
+        spec.level, spec.multiplier = address(self._level), address(self._multiplier)
+        spec.gain, spec.live = address(self._gain), address(self._live)
+        spec.blocked, spec.pickable = address(self._blocked), address(self._pickable)
+        return spec
+
+    def copy(self) -> "CoverageBackend":
+        """An independent state in the same condition: the graph tensors are shared (never written), the
+        O(n) state tensors cloned, the scratch buffers new."""
+        clone = copy.copy(self)
+        with torch.cuda.device(self.device):
+            for name in ("_level", "_multiplier", "_gain", "_live", "_blocked", "_pickable"):
+                setattr(clone, name, getattr(self, name).clone())
+            for name in ("_hits", "_partial_gain", "_partial_entry", "_status"):
+                setattr(clone, name, torch.zeros_like(getattr(self, name)))
+        clone._spec = clone._kernel_input()
+        return clone
 
     def _check_csr(self, n: int) -> None:
         """The CPU state's checks of the CSR (offsets from 0, non-decreasing, ending at nnz; ids in range)."""
@@ -171,6 +189,16 @@ class CoverageBackend:
             raise RuntimeError("CoverageState.pick: a CUDA pick found no candidate although enough were counted "
                                "(an internal error; please report it).")
         return picks, gains
+
+    def peek(self) -> Tuple[int, float]:
+        """The node a pick with lowest-index ties would return and its gain: the best pickable gain, ties
+        within the CPU's relative tolerance to the lowest index (one host round trip)."""
+        gains = self.gains()
+        masked = torch.where(self._pickable.bool(), gains, torch.full_like(gains, -math.inf))
+        top = float(masked.max())
+        floor = top - TIE_TOLERANCE * max(1.0, abs(top))
+        node = int(torch.nonzero(masked >= floor)[0, 0])
+        return node, float(gains[node])
 
     def gains(self) -> torch.Tensor:
         """Readable gains: 0 once no term of a node is left (and for blocked nodes), else max(0, sum)."""

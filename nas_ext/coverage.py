@@ -79,11 +79,15 @@ class CoverageState:
     Notes
     -----
     Cost: building the state copies the CSR and builds its transpose, O(N + E) time, 24 bytes per edge with
-    weights, 8 without (4 for a symmetric Graph). Every rise of ``c(y)`` or fall of ``m(y)`` updates the gains of the in-neighbours of
-    ``y`` by the exact difference, O(in-degree of y); with unit weights a node is covered at most once, so a
-    whole selection costs O(E) gain updates. The argmax is a lazy max structure (buckets of equal gains,
-    stale entries refreshed when they surface): O(N) to build at each :meth:`pick` call plus O(log N) per
-    refresh — never an O(N) scan per pick.
+    weights, 8 without (4 for a symmetric Graph); :meth:`copy` shares that immutable graph and costs O(N).
+    Every rise of ``c(y)`` or fall of ``m(y)`` updates the gains of the in-neighbours of ``y`` by the exact
+    difference, O(in-degree of y); with unit weights a node is covered at most once, so a whole selection
+    costs O(E) gain updates. A :meth:`cover` of many sources with unit weights and no discount recounts
+    every gain in one parallel O(E) pass instead when more than E/4 updates would be needed (same exact
+    integer gains). The argmax is a lazy max structure (buckets of equal gains, stale entries refreshed
+    when they surface): O(N) to build — once per state for lowest-index ties (gains only fall, so it stays
+    valid across calls), at each :meth:`pick` call for random ties — plus O(log N) per refresh, never an
+    O(N) scan per pick.
 
     Ties: gains ``>= g* - TIE_TOLERANCE * max(1, |g*|)`` (``g*`` the best gain) all count as maximal, so sums
     kept incrementally and the same sums recomputed from scratch pick the same node despite rounding. With unit
@@ -203,6 +207,28 @@ class CoverageState:
             _tie_rng(seed, fn)
         picks, gains = self._state.pick(k, keys)
         return picks, gains
+
+    def peek(self) -> Tuple[int, float]:
+        """The node ``pick(1)`` (lowest-index ties) would return and its gain, changing nothing.
+
+        At least one node must be pickable (else ValueError). Cost: O(log N) amortised — the max structure
+        of the lowest-index picks is kept across calls — plus O(N) to build it on first use.
+        """
+        if self.n_candidates == 0:
+            raise param_error("CoverageState.peek", "state", "a state with a node that can still be picked",
+                              "none left", describe=False)
+        node, gain = self._state.peek()
+        return int(node), float(gain)
+
+    def copy(self) -> "CoverageState":
+        """An independent state in the same condition (coverage, multipliers, blocked and pickable nodes).
+
+        The graph is immutable and shared with the copy, so this costs O(N) time and memory, not O(E):
+        keep a pristine state and copy it to start over (NAS does, once per share) instead of rebuilding.
+        """
+        clone = object.__new__(CoverageState)
+        clone._state = self._state.copy()
+        return clone
 
     def gains(self) -> np.ndarray:
         """Current gain of every node (float64, shape (n,)); 0 for blocked nodes."""

@@ -1,3 +1,4 @@
+import copy
 import doctest
 
 import numpy as np
@@ -144,6 +145,89 @@ def test_one_call_equals_several_calls(problem, data):
     second, _ = state.pick(k - split)
     whole, _ = build(problem)[0].pick(k)
     np.testing.assert_array_equal(np.concatenate([first, second]), whole)
+
+
+@given(problems(), st.data())
+def test_peek_is_the_next_pick_and_changes_nothing(problem, data):
+    state, oracle = build(problem)
+    if state.n_candidates == 0:
+        with pytest.raises(ValueError, match="'state' parameter of CoverageState.peek"):
+            state.peek()
+        return
+    node, gain = state.peek()
+    assert (node, gain) == state.peek()
+    assert_same_state(state, oracle)
+    (expected,), (expected_gain,) = oracle.pick(1)
+    assert node == expected and isinstance(node, int) and isinstance(gain, float)
+    assert gain == pytest.approx(expected_gain, rel=1e-9, abs=1e-9)
+    (picked,), _ = state.pick(1)
+    assert picked == node
+
+
+@given(problems(), st.data())
+def test_interleaved_operations_keep_the_max_structure_exact(problem, data):
+    """The lowest-index max structure lives across calls: every cover, discount, block, exclude, pick and
+    peek between two picks must leave it answering like a from-scratch argmax."""
+    state, oracle = build(problem)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    for _ in range(data.draw(st.integers(1, 8))):
+        op = data.draw(st.sampled_from(["cover", "discount", "block", "exclude", "pick", "peek"]))
+        nodes = rng.choice(state.n, size=rng.integers(0, 3), replace=True)
+        if op == "pick":
+            k = data.draw(st.integers(0, state.n_candidates))
+            picks, gains = state.pick(k)
+            expected_picks, expected_gains = oracle.pick(k)
+            np.testing.assert_array_equal(picks, expected_picks)
+            np.testing.assert_allclose(gains, expected_gains, rtol=1e-9, atol=1e-9)
+        elif op == "peek":
+            if state.n_candidates:
+                assert state.peek()[0] == copy.deepcopy(oracle).pick(1)[0][0]
+        elif op == "discount":
+            state.discount(nodes, 0.5)
+            oracle.discount(nodes, 0.5)
+        else:
+            getattr(state, op)(nodes)
+            getattr(oracle, op)(nodes)
+        assert_same_state(state, oracle)
+
+
+@given(problems(), st.data())
+def test_copy_is_an_independent_state_in_the_same_condition(problem, data):
+    state, oracle = build(problem)
+    if state.n_candidates:
+        state.peek()  # the copy also carries the max structure built here
+    clone = state.copy()
+    assert isinstance(clone, CoverageState) and clone.n == state.n and clone.nnz == state.nnz
+    assert_same_state(clone, oracle)
+    clone_oracle = copy.deepcopy(oracle)
+    k = data.draw(st.integers(0, clone.n_candidates))
+    picks, _ = clone.pick(k)
+    clone.block(np.arange(clone.n))
+    np.testing.assert_array_equal(picks, clone_oracle.pick(k)[0])
+    assert_same_state(state, oracle)  # untouched by the copy's picks and blocks
+    np.testing.assert_array_equal(state.pick(k)[0], oracle.pick(k)[0])
+
+
+def test_cover_of_many_sources_recounts_like_one_at_a_time():
+    """A cover whose updates would exceed E/4 recounts every gain in one pass; blocked nodes stay blocked
+    and the gains equal those of covering the sources one by one (and the oracle's)."""
+    rng = np.random.default_rng(4)
+    points = rng.integers(0, 30, size=(3000, 2))
+    adjacency = np.linalg.norm(points[:, None] - points[None], axis=2) < 2.5
+    graph = Graph(*csr_from_dense(adjacency), np.zeros(int(adjacency.sum()), np.float32), symmetric=True)
+    sources = rng.choice(3000, 400, replace=False)
+    bulk, single = CoverageState(graph), CoverageState(graph)
+    oracle = CoverageOracle(graph.indptr, graph.indices)
+    for target in (bulk, single, oracle):
+        target.block([1, 2, 3])
+    bulk.cover(sources)
+    for s in sources:
+        single.cover([s])
+    oracle.cover(sources)
+    np.testing.assert_array_equal(bulk.gains(), single.gains())
+    assert_same_state(bulk, oracle)
+    assert bulk.gains()[[1, 2, 3]].tolist() == [0.0, 0.0, 0.0]
+    np.testing.assert_array_equal(bulk.pick(50)[0], oracle.pick(50)[0])
 
 
 @pytest.mark.parametrize("symmetric", [False, True])

@@ -173,6 +173,29 @@ def test_coverage_exhausts_like_the_cpu():
         gpu.pick(1)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_coverage_copy_and_peek_like_the_cpu(weighted):
+    graph = coverage_graph(seed=2)
+    weights = np.random.default_rng(6).uniform(0.05, 1.0, graph.nnz) if weighted else None
+    results = []
+    for device in ("cpu", "cuda"):
+        base = nas_ext.CoverageState(graph, weights=weights, device=device)
+        base.cover([3, 40])
+        base.exclude([5, 6])
+        clone = base.copy()
+        node, gain = clone.peek()
+        picks, _ = clone.pick(25)
+        results.append((node, gain, host(picks), host(base.gains()), host(clone.gains()), base.n_candidates,
+                        clone.n_candidates))
+    cpu, gpu = results
+    assert gpu[0] == cpu[0] and gpu[0] == gpu[2][0]
+    assert gpu[1] == pytest.approx(cpu[1], rel=1e-9)
+    np.testing.assert_array_equal(gpu[2], cpu[2])
+    for got, expected in zip(gpu[3:5], cpu[3:5]):
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)
+    assert gpu[5:] == cpu[5:] and gpu[5] == gpu[6] + 25
+
+
 # ---- diffuse ----
 
 @pytest.mark.parametrize("dtype, columns", [(np.float64, None), (np.float32, None), (np.float64, 3)])

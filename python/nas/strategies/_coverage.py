@@ -15,9 +15,13 @@ The last pick of every call is chosen without applying its coverage ("deferred")
 known yet, and if it comes back noisy it must cover nothing. Deferring keeps the state reusable in
 that case, so an ideal-filter NPC round (one pick per share) costs O(E) in total instead of
 O(E) per pick. The picks are exactly those of the plain greedy.
+
+A fresh state is a copy of a pristine one built once per session (for the compiled kernel an O(N)
+copy that shares the graph), so starting over never rebuilds the graph's transpose.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Callable, Optional, Protocol, Tuple
 
@@ -40,7 +44,8 @@ class Discount:
 class CoverageBackend(Protocol):
     """What a session needs from a coverage state (nas_ext.CoverageState or the dense MaxHerding one).
 
-    ``peek`` returns the best node that can still be picked and its gain, changing nothing."""
+    ``peek`` returns the best node that can still be picked and its gain, changing nothing; ``copy``
+    returns an independent backend in the same condition."""
 
     def cover(self, nodes: np.ndarray) -> None: ...
 
@@ -51,6 +56,8 @@ class CoverageBackend(Protocol):
     def pick(self, k: int, tie_break: str, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]: ...
 
     def peek(self, tie_break: str, rng: np.random.Generator) -> Tuple[int, float]: ...
+
+    def copy(self) -> "CoverageBackend": ...
 
 
 def draw_seed(rng: np.random.Generator) -> int:
@@ -77,7 +84,7 @@ def argmax_tie(values: np.ndarray, tie_break: str, rng: np.random.Generator, tol
 class KernelCoverage:
     """``nas_ext.CoverageState`` behind the backend interface. ``peek`` follows the kernel's tie rule:
     exact comparisons while the gains are integers (unit weights, no discount), the kernel's relative
-    tie tolerance otherwise."""
+    tie tolerance otherwise; with lowest-index ties it is the kernel's own O(log n) ``peek``."""
 
     def __init__(self, graph, weights: Optional[np.ndarray] = None, device: str = "cpu") -> None:
         import nas_ext
@@ -97,7 +104,7 @@ class KernelCoverage:
 
     def exclude(self, nodes):
         self.state.exclude(nodes)
-        self._excluded.append(np.asarray(nodes, dtype=np.int64))
+        self._excluded.append(np.array(nodes, dtype=np.int64))
 
     def discount(self, nodes, factor, per_source):
         self.state.discount(nodes, factor, per_source=per_source)
@@ -109,8 +116,17 @@ class KernelCoverage:
         self._excluded.append(picks)
         return picks, np.asarray(gains, dtype=np.float64)
 
+    def copy(self):
+        clone = copy.copy(self)
+        clone.state = self.state.copy()
+        clone._excluded = list(self._excluded)
+        return clone
+
     def peek(self, tie_break, rng):
-        """O(n) for the argmax plus O(#excluded) to mask them (an index list, not an n-sized mask)."""
+        """Lowest-index ties: the kernel's peek. Random ties: O(n) for the argmax plus O(#excluded) to
+        mask them (an index list, not an n-sized mask), then a seeded choice among the maxima."""
+        if tie_break == "lowest":
+            return self.state.peek()
         if len(self._excluded) > 1:
             self._excluded = [np.concatenate(self._excluded)]
         gains = self.state.gains()
@@ -122,15 +138,16 @@ class KernelCoverage:
 class CoverageSession:
     """One coverage backend kept in step with successive (clean, noisy, discount) partitions of a pool.
 
-    ``make_backend()`` returns a fresh backend with nothing covered. ``sync`` brings the backend to a
-    partition — in O(|clean| + |noisy| + changes) when the partition extends the previous one, else
-    with a fresh backend — and ``pick`` makes greedy picks; ``reuses``/``rebuilds`` count how each
-    ``sync`` was served.
+    ``make_backend()`` returns a fresh backend with nothing covered; it is called once and copied
+    whenever the session starts over. ``sync`` brings the backend to a partition — in
+    O(|clean| + |noisy| + changes) when the partition extends the previous one, else from a fresh
+    copy — and ``pick`` makes greedy picks; ``reuses``/``rebuilds`` count how each ``sync`` was served.
     """
 
     def __init__(self, n: int, make_backend: Callable[[], CoverageBackend]) -> None:
         self.n = n
         self._make_backend = make_backend
+        self._pristine: Optional[CoverageBackend] = None  # nothing covered or excluded; copied to start over
         self.backend: Optional[CoverageBackend] = None
         self._covered = np.zeros(n, dtype=bool)   # nodes whose coverage has been applied
         self._excluded = np.zeros(n, dtype=bool)  # nodes that can no longer be picked
@@ -140,7 +157,8 @@ class CoverageSession:
         self.reuses = 0
         self.rebuilds = 0
 
-    def _extends(self, clean: np.ndarray, noisy: np.ndarray, discount: Optional[Discount]) -> bool:
+    def _extends(self, clean_covered: np.ndarray, labeled_excluded: int, noisy: np.ndarray,
+                 discount: Optional[Discount]) -> bool:
         """Whether the state can be reused: same discount (and then the same noisy set, whose balls it
         weighs), every covered node still clean, every excluded node still labeled. Index arrays are
         duplicate-free, so counts decide inclusion: O(|clean| + |noisy|)."""
@@ -149,45 +167,56 @@ class CoverageSession:
             return False
         if discount is not None and not (noisy.size == self._noisy.size and np.isin(noisy, self._noisy).all()):
             return False
-        return (int(self._covered[clean].sum()) == covered
-                and int(self._excluded[clean].sum()) + int(self._excluded[noisy].sum()) == excluded)
+        return np.count_nonzero(clean_covered) == covered and labeled_excluded == excluded
 
     def sync(self, clean: np.ndarray, noisy: np.ndarray, discount: Optional[Discount] = None) -> bool:
         """Make the backend represent ``clean`` covering and every labeled sample unpickable; returns True
-        when the state was reused."""
+        when the state was reused. ``clean`` and ``noisy`` are disjoint, duplicate-free index arrays."""
         clean = np.asarray(clean, dtype=np.int64)
         noisy = np.asarray(noisy, dtype=np.int64)
-        reusable = self._extends(clean, noisy, discount)
-        if not reusable:
-            self.rebuilds += 1
-            self.backend = self._make_backend()
-            self._covered[:] = False
-            self._excluded[:] = False
-            self._counts = [0, 0]
-            self._discount = discount
-            self._noisy = noisy
-            if discount is not None and noisy.size:
-                self.backend.discount(noisy, discount.factor, discount.per_source)
-        else:
+        clean_covered = self._covered[clean]
+        clean_excluded = self._excluded[clean]
+        noisy_excluded = self._excluded[noisy]
+        labeled_excluded = np.count_nonzero(clean_excluded) + np.count_nonzero(noisy_excluded)
+        reusable = self._extends(clean_covered, labeled_excluded, noisy, discount)
+        if reusable:
             self.reuses += 1
-        new_clean = clean[~self._covered[clean]]
+            new_clean = clean[~clean_covered]
+            new_labeled = np.concatenate([clean[~clean_excluded], noisy[~noisy_excluded]])
+        else:
+            self._start_over(noisy, discount)
+            new_clean = clean
+            new_labeled = np.concatenate([clean, noisy])
         if new_clean.size:
             self.backend.cover(new_clean)
-            self._mark(new_clean, covered=True)
-        for labeled in (clean, noisy):
-            new = labeled[~self._excluded[labeled]]
-            if new.size:
-                self.backend.exclude(new)
-                self._mark(new, excluded=True)
+            self._record(new_clean, covered=True)
+        if new_labeled.size:
+            self.backend.exclude(new_labeled)
+            self._record(new_labeled, excluded=True)
         return reusable
 
-    def _mark(self, nodes: np.ndarray, *, covered: bool = False, excluded: bool = False) -> None:
-        """Record nodes as covered and/or excluded (each node counted once per kind)."""
-        for flag, mask, slot in ((covered, self._covered, 0), (excluded, self._excluded, 1)):
-            if flag and nodes.size:
-                fresh = nodes[~mask[nodes]]
-                mask[fresh] = True
-                self._counts[slot] += int(fresh.size)
+    def _start_over(self, noisy: np.ndarray, discount: Optional[Discount]) -> None:
+        """A fresh copy of the pristine backend, with the discount of ``noisy`` applied."""
+        self.rebuilds += 1
+        if self._pristine is None:
+            self._pristine = self._make_backend()
+        self.backend = self._pristine.copy()
+        self._covered[:] = False
+        self._excluded[:] = False
+        self._counts = [0, 0]
+        self._discount = discount
+        self._noisy = noisy
+        if discount is not None and noisy.size:
+            self.backend.discount(noisy, discount.factor, discount.per_source)
+
+    def _record(self, nodes: np.ndarray, *, covered: bool = False, excluded: bool = False) -> None:
+        """Mark nodes as covered and/or excluded; none of them may be marked so already."""
+        if covered:
+            self._covered[nodes] = True
+            self._counts[0] += nodes.size
+        if excluded:
+            self._excluded[nodes] = True
+            self._counts[1] += nodes.size
 
     def pick(self, k: int, tie_break: str, rng: np.random.Generator, *,
              defer_last: bool = True) -> Tuple[np.ndarray, np.ndarray]:
@@ -201,10 +230,9 @@ class CoverageSession:
         head = k - 1 if defer_last else k
         if head > 0:
             picks[:head], gains[:head] = self.backend.pick(head, tie_break, rng)
-            self._mark(picks[:head], covered=True, excluded=True)
+            self._record(picks[:head], covered=True, excluded=True)
         if defer_last:
-            last, gain = self.backend.peek(tie_break, rng)
-            self.backend.exclude(np.array([last], dtype=np.int64))
-            self._mark(np.array([last], dtype=np.int64), excluded=True)
-            picks[-1], gains[-1] = last, gain
+            picks[-1], gains[-1] = self.backend.peek(tie_break, rng)
+            self.backend.exclude(picks[-1:])
+            self._record(picks[-1:], excluded=True)
         return picks, gains

@@ -29,6 +29,24 @@ def check_random_state(random_state: Any, function: str) -> np.random.Generator:
                       exc=TypeError)
 
 
+def _check_labeled(clean: Any, noisy: Any, n: int, function: str) -> Tuple[np.ndarray, np.ndarray]:
+    """``clean`` and ``noisy`` as int64 index arrays in [0, n), each free of duplicates and the two disjoint.
+
+    One sort of their concatenation checks both constraints (NAS calls ``select`` once per share, so this
+    runs hundreds of times per round); the detailed checks run only to word an error.
+    """
+    clean_idx = check_indices(clean, n, function, "clean", allow_duplicates=True)
+    noisy_idx = check_indices(noisy, n, function, "noisy", allow_duplicates=True)
+    both = np.sort(np.concatenate([clean_idx, noisy_idx]))
+    if both.size > 1 and (both[1:] == both[:-1]).any():
+        check_indices(clean_idx, n, function, "clean")
+        check_indices(noisy_idx, n, function, "noisy")
+        common = np.intersect1d(clean_idx, noisy_idx)
+        raise param_error(function, "noisy", "disjoint from 'clean'", f"index {int(common[0])} in both",
+                          describe=False)
+    return clean_idx, noisy_idx
+
+
 class _ValidatedFeatures:
     """Remembers the last feature matrix seen and its validated float32 form, so a strategy called once per
     NAS share on the same array validates it (an O(n·d) pass) only once.
@@ -142,13 +160,7 @@ class Strategy:
         else:
             array = self._fit_features(X, timings)
         n = array.shape[0]
-        clean_idx = check_indices(clean, n, function, "clean")
-        noisy_idx = check_indices(noisy, n, function, "noisy")
-        if clean_idx.size and noisy_idx.size:
-            both = np.intersect1d(clean_idx, noisy_idx)
-            if both.size:
-                raise param_error(function, "noisy", "disjoint from 'clean'",
-                                  f"index {int(both[0])} in both", describe=False)
+        clean_idx, noisy_idx = _check_labeled(clean, noisy, n, function)
         n_unlabeled = n - clean_idx.size - noisy_idx.size
         if n_unlabeled < 1:
             raise param_error(function, "clean", "leaving at least one unlabeled sample",

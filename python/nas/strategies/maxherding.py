@@ -23,6 +23,7 @@ Two exact-or-bounded modes, no candidate subsampling (the reference capped the p
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 from typing import Dict, Optional
@@ -113,6 +114,12 @@ class _DenseHerding:
             stale = np.union1d(stale, stale_contenders)
             self.bound[stale] = self.kernel.gains(stale, self.coverage)
             self.fresh[stale] = True
+
+    def copy(self):
+        clone = copy.copy(self)
+        clone.coverage = self.coverage.clone()
+        clone.bound, clone.fresh, clone.available = self.bound.copy(), self.fresh.copy(), self.available.copy()
+        return clone
 
     def pick(self, k, tie_break, rng):
         picks = np.empty(k, dtype=np.int64)

@@ -64,6 +64,8 @@ def test_invalid_inputs_raise_the_standard_sentence(name):
         strategy.select(X, 1, clean=[0, 1], noisy=[1])
     with pytest.raises(ValueError, match="'clean' parameter .* free of duplicates"):
         strategy.select(X, 1, clean=[3, 3])
+    with pytest.raises(ValueError, match="'noisy' parameter .* free of duplicates. Got index 4 more than once"):
+        strategy.select(X, 1, clean=[3], noisy=[5, 4, 4])
     with pytest.raises(ValueError, match=r"'noisy' parameter .* indices in \[0, 10\)"):
         strategy.select(X, 1, noisy=[10])
     with pytest.raises(ValueError, match="leaving at least one unlabeled sample"):
