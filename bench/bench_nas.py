@@ -1,7 +1,7 @@
 """One NPC round (ProbCover + NAS) with the ideal filter and one with CrossValidation: selection work of
-nas (CSR graph + incremental CoverageState, a fresh state per share only when the partition changed)
-against the reference approach of reference-algorithms §2.4/§4, re-implemented here with numpy
-(edge table, per-pick bincount + isin + copy-filter, a deep copy of the edge table per share).
+nas (CSR graph + incremental CoverageState, an O(N) copy of a pristine state per share only when the
+partition changed) against the reference approach of reference-algorithms §2.4/§4, re-implemented here
+with numpy (edge table, per-pick bincount + isin + copy-filter, a deep copy of the edge table per share).
 
 Both sides run on the same graph, the same annotator and the same filter, with lowest-index ties, so
 their picks must be identical; graph construction and filter time are measured separately and
@@ -163,9 +163,10 @@ def run(quick: bool) -> str:
         lines.append(f"| {r['name']} | {r['shares']} | {r['ours']:.3f} | {r['sync']:.3f} | {r['rebuilds']} | "
                      f"{r['reference']:.2f} | {r['reference'] / max(r['ours'], 1e-9):.0f}x | "
                      f"{'yes' if r['same'] else 'NO'} | {r['filter']:.2f} |")
-    lines += ["", "Selection = everything but graph construction and filter calls. nas: per share, bring the "
-              "coverage state to the filter's partition (a fresh CoverageState + cover of the clean labeled "
-              "set when a covered sample turned noisy, else only the new labels) and make the greedy picks; "
+    lines += ["", "Selection = everything but graph construction and filter calls. nas: build the coverage "
+              "state once (first share), then per share bring it to the filter's partition (an O(N) copy of "
+              "the pristine state + cover of the clean labeled set when a covered sample turned noisy, else "
+              "only the new labels) and make the greedy picks; "
               "reference: per-share edge-table copy and isin passes, per pick a bincount, an isin and a "
               "copy-filter of the remaining edges."]
     return "\n".join(lines)

@@ -124,9 +124,11 @@ private:
     std::vector<double> level_;       // c(y)
     std::vector<double> multiplier_;  // m(y)
     // Integer mode (unit weights, no discount yet): every term is 0 or 1, so gain(x) is exactly the number
-    // of live terms, kept in a compact int32 array. The first discount switches to the general mode:
-    // the gain of x with its number of positive terms (0 snaps the gain to exactly 0), side by side so
-    // that an update touches one cache line. kBlocked marks a blocked x in both modes.
+    // of live terms, kept in a compact int32 array. Blocking x with L live terms stores -1 - L: covers
+    // decrement every in-neighbour without a test, at most L more times, so a blocked count stays
+    // negative (and above -2^31, rows having fewer than 2^30 edges). The first discount switches to the
+    // general mode: the gain of x with its number of positive terms (0 snaps the gain to exactly 0), side
+    // by side so that an update touches one cache line; kBlocked marks a blocked x there.
     struct NodeGain {
         double gain;
         int64_t live_terms;

@@ -100,8 +100,9 @@ class NAS:
     progress : bool, show a tqdm bar over the picks of ``run``.
 
     Cost per round: one strategy fit per pool (the graph), plus per share one filter call and one
-    strategy ``select``: O(E) for ProbCover when the partition changed (a fresh coverage state, no graph
-    copy), O(|L| + n + the new coverage) when it only grew (always the case with an ideal filter), i.e.
+    strategy ``select``: for ProbCover, when the partition changed, an O(n) copy of a pristine coverage
+    state plus the clean set's coverage (at most one O(E) pass; the graph is never copied), and
+    O(|L| + the new coverage) when it only grew (always the case with an ideal filter), i.e.
     T_S + (B/b)·T_A. Weighted NPC re-derives the state every share, as 1 - q̂ changes with every label.
 
     >>> import numpy as np

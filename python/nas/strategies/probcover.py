@@ -67,9 +67,10 @@ class ProbCover(Strategy):
     use now), ``delta_history_`` (list of (n_labeled, old, new, curve) for each policy update),
     ``purity_`` (the heuristic's purity per grid delta, when it ran).
 
-    Complexity: graph construction O(n²·d) tiled (see ``nas_ext.radius_graph``); a ``select`` costs
-    O(E) to bring the coverage state to a new partition (O(changes) when the partition only grew, as
-    with an ideal filter) plus the incremental greedy, O(E + budget·log n).
+    Complexity: graph construction O(n²·d) tiled (see ``nas_ext.radius_graph``); the coverage state is
+    built once per graph, O(n + E); a ``select`` brings it to a new partition with an O(n) copy of that
+    pristine state plus the clean set's coverage, at most O(E) (O(changes) when the partition only grew,
+    as with an ideal filter), plus the incremental greedy, O(E + budget·log n).
 
     >>> import numpy as np
     >>> from nas.strategies import ProbCover
