@@ -83,7 +83,7 @@ class CoverageState:
     Every rise of ``c(y)`` or fall of ``m(y)`` updates the gains of the in-neighbours of ``y`` by the exact
     difference, O(in-degree of y); with unit weights a node is covered at most once, so a whole selection
     costs O(E) gain updates. A :meth:`cover` of many sources with unit weights and no discount recounts
-    every gain in one parallel O(E) pass instead when more than E/4 updates would be needed (same exact
+    every gain in one parallel O(E) pass instead when more than E/2 updates would be needed (same exact
     integer gains). The argmax is a lazy max structure (buckets of equal gains, stale entries refreshed
     when they surface): O(N) to build — once per state for lowest-index ties (gains only fall, so it stays
     valid across calls), at each :meth:`pick` call for random ties — plus O(log N) per refresh, never an

@@ -17,7 +17,7 @@ const auto kMinHeap = std::greater<uint64_t>();
 // cover() of many sources in integer mode recounts every gain (one parallel pass over the E edges)
 // instead of pushing each newly covered node to its in-neighbours once the pushes would exceed
 // E / kRecountFraction updates; both give the same exact integer gains.
-constexpr int64_t kRecountFraction = 4;
+constexpr int64_t kRecountFraction = 2;
 
 // The in-edge lists of the nodes a cover or discount re-prices lie scattered over E-sized arrays and
 // each starts with cache misses, so the lists kPrefetchAhead nodes ahead are requested while one is

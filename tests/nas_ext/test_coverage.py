@@ -209,7 +209,7 @@ def test_copy_is_an_independent_state_in_the_same_condition(problem, data):
 
 
 def test_cover_of_many_sources_recounts_like_one_at_a_time():
-    """A cover whose updates would exceed E/4 recounts every gain in one pass; blocked nodes stay blocked
+    """A cover whose updates would exceed E/2 recounts every gain in one pass; blocked nodes stay blocked
     and the gains equal those of covering the sources one by one (and the oracle's)."""
     rng = np.random.default_rng(4)
     points = rng.integers(0, 30, size=(3000, 2))
