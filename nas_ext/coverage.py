@@ -211,8 +211,14 @@ class CoverageState:
     def peek(self) -> Tuple[int, float]:
         """The node ``pick(1)`` (lowest-index ties) would return and its gain, changing nothing.
 
-        At least one node must be pickable (else ValueError). Cost: O(log N) amortised — the max structure
-        of the lowest-index picks is kept across calls — plus O(N) to build it on first use.
+        At least one node must be pickable (else ValueError). Cost: O(log N) per stale entry it refreshes —
+        the max structure of the lowest-index picks is kept across calls — plus O(N) to build it on first
+        use; on the GPU, one O(N) masked argmax.
+
+        >>> import numpy as np, scipy.sparse as sp
+        >>> state = CoverageState(sp.block_diag([np.ones((3, 3)), np.ones((2, 2))], format="csr"))
+        >>> state.peek(), state.n_candidates
+        ((0, 3.0), 5)
         """
         if self.n_candidates == 0:
             raise param_error("CoverageState.peek", "state", "a state with a node that can still be picked",
@@ -225,6 +231,12 @@ class CoverageState:
 
         The graph is immutable and shared with the copy, so this costs O(N) time and memory, not O(E):
         keep a pristine state and copy it to start over (NAS does, once per share) instead of rebuilding.
+
+        >>> import numpy as np, scipy.sparse as sp
+        >>> pristine = CoverageState(sp.block_diag([np.ones((3, 3)), np.ones((2, 2))], format="csr"))
+        >>> working = pristine.copy()
+        >>> working.pick(2)[0].tolist(), working.n_candidates, pristine.n_candidates
+        ([0, 3], 3, 5)
         """
         clone = object.__new__(CoverageState)
         clone._state = self._state.copy()

@@ -212,10 +212,10 @@ def test_cover_of_many_sources_recounts_like_one_at_a_time():
     """A cover whose updates would exceed E/2 recounts every gain in one pass; blocked nodes stay blocked
     and the gains equal those of covering the sources one by one (and the oracle's)."""
     rng = np.random.default_rng(4)
-    points = rng.integers(0, 30, size=(3000, 2))
+    points = rng.integers(0, 20, size=(1500, 2))
     adjacency = np.linalg.norm(points[:, None] - points[None], axis=2) < 2.5
     graph = Graph(*csr_from_dense(adjacency), np.zeros(int(adjacency.sum()), np.float32), symmetric=True)
-    sources = rng.choice(3000, 400, replace=False)
+    sources = rng.choice(1500, 200, replace=False)
     bulk, single = CoverageState(graph), CoverageState(graph)
     oracle = CoverageOracle(graph.indptr, graph.indices)
     for target in (bulk, single, oracle):
