@@ -5,8 +5,9 @@ torch thread pools cost more in start-up and, on a busy machine, in spinning tha
 loaded 2-core machine a 3-fold logistic regression on 50 samples took 10 s with the default pools
 and 0.2 s on one thread. The previous settings are restored on exit.
 
-The pools are looked up once per process (a ``threadpoolctl`` scan of the loaded libraries takes
-milliseconds, and NAS with an ideal filter calls a filter once per pick).
+The pools are looked up once per process, at the first filter call, when the filters' libraries
+(torch, scikit-learn, numpy/scipy BLAS) are loaded: a ``threadpoolctl`` scan takes milliseconds and
+thrashes the caches, and NAS with an ideal filter calls a filter once per pick.
 """
 from __future__ import annotations
 
