@@ -45,7 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     al.add_argument("--rounds", "--num-episodes", type=int, default=5, help="rounds with --budget (default 5)")
     al.add_argument("--initial-delta", type=float,
                     help="ProbCover/NPC ball radius delta (and MaxHerding's kernel length-scale)")
-    al.add_argument("--delta-policy", help="delta update policy of the ProbCover family (default: constant)")
+    al.add_argument("--delta-policy", choices=("constant", "max_degree", "max_deg_after_lt_2_take_min"),
+                    help="delta update of the ProbCover family: constant (default) or max_degree (the paper's "
+                         "policy; the reference's max_deg_after_lt_2_take_min is an alias)")
+    al.add_argument("--metric", choices=("cosine", "euclidean"),
+                    help="distance of ProbCover/NPC (default cosine) and Coreset (default euclidean)")
     al.add_argument("--noise-dropout", action="store_true", help="noise dropout inside NAS")
 
     noise = parser.add_argument_group("noise")
@@ -65,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--train-on-all-labeled", action="store_true",
                        help="train on all labeled samples, not only the predicted-clean ones")
     train.add_argument("--epochs", type=int, help="training epochs (default: 500 linear, 200 ResNet-18)")
-    train.add_argument("--device", default="cpu", help="cpu or cuda (training)")
+    train.add_argument("--device", default="cpu", help="cpu or cuda (selection kernels and training)")
 
     run = parser.add_argument_group("run")
     run.add_argument("--repeats", type=int, default=1, help="repetitions with seeds seed, seed+1, ...")
@@ -112,7 +116,8 @@ def strategy_params(args, strategies) -> dict:
     """make_strategy keyword arguments per strategy from --initial-delta / --delta-policy."""
     from nas.experiment.selection import strategy_options
 
-    return strategy_options(strategies, delta=args.initial_delta, delta_policy=args.delta_policy)
+    return strategy_options(strategies, delta=args.initial_delta, delta_policy=args.delta_policy,
+                            metric=args.metric, device=args.device)
 
 
 def run(args) -> int:

@@ -21,12 +21,13 @@ from nas_ext._validation import check_choice, check_features, check_int
 from ..training import FRAMEWORKS, make_classifier, train_and_evaluate
 from .budgets import BudgetSchedule, make_schedule
 from .results import ExperimentResult
-from .selection import STRATEGY_NAMES, LabeledSet, Selector, make_selector
+from .selection import STRATEGY_NAMES, LabeledSet, Selector
 
 __all__ = ["run"]
 
 log = logging.getLogger(__name__)
 BASELINE = "random"
+FILTER_POOL_MIN = 512
 
 
 @dataclass
@@ -214,9 +215,9 @@ def _stream(seed: int, name: str, round_: int) -> np.random.Generator:
 def _run_strategy(data: _Data, settings: _Settings, name: str, annotator, repeat: int, seed: int,
                   bar) -> List[dict]:
     noise_filter = _make_filter(settings, annotator, seed)
-    selector = make_selector(name, n_classes=data.n_classes, noise_filter=_make_filter(settings, annotator, seed),
-                             strategy_params=settings.strategy_params, nas_params=settings.nas_params,
-                             random_state=seed)
+    selector = Selector(name, n_classes=data.n_classes, noise_filter=_make_filter(settings, annotator, seed),
+                        strategy_params=settings.strategy_params.get(name), nas_params=settings.nas_params,
+                        random_state=seed)
     labeled = LabeledSet()
     records = []
     for round_, round_budget in enumerate(settings.schedule.round_budgets):
@@ -238,7 +239,7 @@ def _run_round(data: _Data, settings: _Settings, selector: Selector, noise_filte
     labeled.add(query.picks, query.labels)
 
     start = time.perf_counter()
-    labeled.is_clean = _filter_labeled(noise_filter, data, labeled)
+    labeled.is_clean = _filter_labeled(noise_filter, data, labeled, rng)
     filter_seconds = time.perf_counter() - start
 
     classifier = make_classifier("linear" if settings.framework == "linear" else "resnet18",
@@ -249,9 +250,18 @@ def _run_round(data: _Data, settings: _Settings, selector: Selector, noise_filte
     return _measurements(labeled, annotator, query, trained, query_seconds, filter_seconds)
 
 
-def _filter_labeled(noise_filter, data: _Data, labeled: LabeledSet) -> np.ndarray:
-    """The pre-training filter on the whole labeled set (also the partition NAS starts from next round)."""
-    is_clean = noise_filter.fit_predict(data.X[labeled.indices], labeled.labels, pool=data.X,
+def _filter_labeled(noise_filter, data: _Data, labeled: LabeledSet, rng: np.random.Generator) -> np.ndarray:
+    """The pre-training filter on the whole labeled set (also the partition NAS starts from next round).
+
+    Every strategy gets the same procedure; the filter sees max(|L|, 512) random unlabeled samples as ``pool``
+    (LowBudgetAUM's fake class), as inside NAS.
+    """
+    unlabeled = np.ones(data.X.shape[0], dtype=bool)
+    unlabeled[labeled.indices] = False
+    candidates = np.flatnonzero(unlabeled)
+    size = min(max(labeled.indices.size, FILTER_POOL_MIN), candidates.size)
+    pool = data.X[np.sort(rng.choice(candidates, size=size, replace=False))] if size else None
+    is_clean = noise_filter.fit_predict(data.X[labeled.indices], labeled.labels, pool=pool,
                                         n_classes=data.n_classes, indices=labeled.indices)
     return np.asarray(is_clean, dtype=bool)
 
@@ -268,6 +278,7 @@ def _measurements(labeled: LabeledSet, annotator, query, trained, query_seconds:
     record.update({k: float(v) for k, v in noise_metrics(labeled.is_clean, truly_clean).items()
                    if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)})
     record.update(query_seconds=query_seconds, filter_seconds=filter_seconds, train_seconds=trained.seconds)
+    record.update({f"query_{stage}_seconds": float(seconds) for stage, seconds in query.timings.items()})
     return record
 
 

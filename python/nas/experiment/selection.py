@@ -2,20 +2,25 @@
 
 Plain strategies (random, probcover, maxherding, coreset, typiclust) select the whole round budget at once and,
 as in the reference, treat every labeled sample as covering. NAS strategies (npc, weighted_npc, maxherding_nas,
-coreset_nas) run :class:`nas.NAS`, which alternates shares of b samples with calls to the noise filter; they start
-from the partition the pre-training filter produced in the previous round (reference §11.3).
+coreset_nas) run :class:`nas.NAS`, which alternates shares of b samples with calls to the noise filter; its first
+share starts from the partition the pre-training filter produced in the previous round (reference §11.3).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Dict, Iterable, Optional
 
 import numpy as np
 
-__all__ = ["STRATEGY_NAMES", "NAS_STRATEGIES", "LabeledSet", "Query", "Selector", "make_selector"]
+__all__ = ["STRATEGY_NAMES", "NAS_STRATEGIES", "LabeledSet", "Query", "Selector", "strategy_options"]
 
 NAS_STRATEGIES = ("npc", "weighted_npc", "maxherding_nas", "coreset_nas")
 STRATEGY_NAMES = ("random", "probcover", "maxherding", "coreset", "typiclust") + NAS_STRATEGIES
+_PROBCOVER = ("probcover", "npc", "weighted_npc")
+_MAXHERDING = ("maxherding", "maxherding_nas")
+_CORESET = ("coreset", "coreset_nas")
+DELTA_POLICY_ALIASES = {"constant": None, "none": None, "max_degree": "max_degree",
+                        "max_deg_after_lt_2_take_min": "max_degree"}
 
 
 @dataclass
@@ -35,50 +40,73 @@ class LabeledSet:
 
 @dataclass
 class Query:
-    """The samples one round queried, with what the NAS filter calls inside the round reported."""
+    """The samples one round queried, with the strategy's timings and what NAS's filter calls reported."""
 
     picks: np.ndarray
     labels: np.ndarray
+    timings: Dict[str, float] = field(default_factory=dict)
     n_filter_calls: int = 0
     internal_noise_rate: float = float("nan")
 
 
 class Selector:
-    """One strategy, ready to query rounds: ``query(X, labeled, budget, annotator, random_state) -> Query``."""
+    """One strategy, ready to query rounds: ``query(X, labeled, budget, annotator, random_state) -> Query``.
 
-    def __init__(self, name: str, strategy, nas=None):
+    Wraps what ``nas.make_selector`` returns: a Strategy (driven with ``select``) or a NAS (driven with ``run``).
+    """
+
+    def __init__(self, name: str, *, n_classes: int, noise_filter, strategy_params: Optional[dict] = None,
+                 nas_params: Optional[dict] = None, random_state: Optional[int] = None):
+        from nas import NAS, make_selector
+
         self.name = name
-        self.strategy = strategy
-        self.nas = nas
+        is_nas = name in NAS_STRATEGIES
+        nas_kwargs = dict({"random_state": random_state, "progress": False}, **(nas_params or {})) if is_nas else None
+        self.selector = make_selector(name, noise_filter if is_nas else None, n_classes=n_classes,
+                                      nas_kwargs=nas_kwargs, **(strategy_params or {}))
+        self.is_nas = isinstance(self.selector, NAS)
 
     def query(self, X, labeled: LabeledSet, budget: int, annotator: Callable, random_state) -> Query:
-        if self.nas is None:
-            picks = self.strategy.select(X, budget, clean=labeled.indices, random_state=random_state)
-            picks = np.asarray(picks, np.int64)
-            return Query(picks, np.asarray(annotator(picks), np.int64))
-        return self._query_nas(X, labeled, budget, annotator)
+        if self.is_nas:
+            return self._query_nas(X, labeled, budget, annotator)
+        picks = np.asarray(self.selector.select(X, budget, clean=labeled.indices, random_state=random_state),
+                           np.int64)
+        return Query(picks, np.asarray(annotator(picks), np.int64), timings=dict(self.selector.last_timings_))
 
     def _query_nas(self, X, labeled: LabeledSet, budget: int, annotator: Callable) -> Query:
-        result = self.nas.run(X, budget, annotator, labeled=labeled.indices, labels=labeled.labels,
-                              is_clean=labeled.is_clean)
-        picks = np.asarray(result.labeled, np.int64)[labeled.indices.size:]
-        labels = np.asarray(result.labels, np.int64)[labeled.indices.size:]
-        rates = [h["predicted_noise_rate"] for h in result.history if h.get("predicted_noise_rate") is not None]
-        return Query(picks, labels, n_filter_calls=len(rates),
-                     internal_noise_rate=float(rates[-1]) if rates else float("nan"))
+        result = self.selector.run(X, budget, annotator, labeled=labeled.indices, labels=labeled.labels,
+                                   is_clean=labeled.is_clean)
+        start = labeled.indices.size
+        rates = [share["predicted_noise_rate"] for share in result.history
+                 if share["predicted_noise_rate"] is not None and share["timings"].get("filter", 0.0) > 0]
+        timings = {k: v for k, v in result.timings.items() if k != "total"}
+        return Query(result.labeled[start:], result.labels[start:], timings=timings,
+                     n_filter_calls=len(rates), internal_noise_rate=float(rates[-1]) if rates else float("nan"))
 
 
-def make_selector(name: str, *, n_classes: int, noise_filter, strategy_params: Optional[dict] = None,
-                  nas_params: Optional[dict] = None, random_state=None) -> Selector:
-    """Build the strategy ``name`` (a CLI name); NAS strategies wrap their base strategy and ``noise_filter``."""
-    from nas import NAS
-    from nas.strategies import make_strategy
+def strategy_options(names: Iterable[str], *, delta: Optional[float] = None, delta_policy: Optional[str] = None,
+                     metric: Optional[str] = None, device: Optional[str] = None) -> Dict[str, dict]:
+    """Constructor arguments per strategy name from the research code's flags.
 
-    if name not in STRATEGY_NAMES:
-        raise ValueError(f"Unknown strategy {name!r}; choose from {', '.join(STRATEGY_NAMES)}.")
-    strategy = make_strategy(name, **(strategy_params or {}).get(name, {}))
-    if name not in NAS_STRATEGIES:
-        return Selector(name, strategy)
-    nas = NAS(strategy, noise_filter, n_classes=n_classes, weighted=(name == "weighted_npc"),
-              random_state=random_state, **(nas_params or {}))
-    return Selector(name, strategy, nas)
+    ``delta`` is ProbCover's ball radius and, as ``--initial_delta`` in the reference, MaxHerding's kernel
+    length-scale σ; ``delta_policy`` ('constant' / None or 'max_degree', alias 'max_deg_after_lt_2_take_min');
+    ``metric`` goes to ProbCover and Coreset; ``device`` to every strategy that has one.
+    """
+    if delta_policy is not None and delta_policy not in DELTA_POLICY_ALIASES:
+        raise ValueError(f"Unknown delta policy {delta_policy!r}; choose from "
+                         f"{', '.join(DELTA_POLICY_ALIASES)}.")
+    options: Dict[str, dict] = {}
+    for name in names:
+        kwargs: dict = {}
+        if name in _PROBCOVER:
+            kwargs.update(delta=delta, delta_policy=DELTA_POLICY_ALIASES.get(delta_policy, None))
+            if metric is not None:
+                kwargs["metric"] = metric
+        elif name in _MAXHERDING and delta is not None:
+            kwargs["sigma"] = delta
+        elif name in _CORESET and metric is not None:
+            kwargs["metric"] = metric
+        if device is not None and name != "random":
+            kwargs["device"] = device
+        options[name] = kwargs
+    return options
