@@ -26,7 +26,7 @@ class DemoSettings:
     noise_rate: float = 0.5
     noise_filter: str = "aum"
     samples_per_class: Tuple[float, ...] = (1, 2, 3, 4, 5)
-    repeats: int = 5
+    repeats: int = 10
     epochs: int = 500
     delta: float = DIGITS_DELTA
 
@@ -54,12 +54,16 @@ def run_demo(out_dir="nas_out/demo", *, settings: DemoSettings = DemoSettings(),
     from nas.experiment.selection import strategy_options
     from nas.noise import SymmetricNoise
     from nas.plots import plot_experiment
+    from nas.training._sgd import one_cpu_thread
 
     X, y, X_test, y_test = digits_data(seed=seed)
-    result = run(X, y, X_test, y_test, noise=SymmetricNoise(settings.noise_rate),
-                 strategies=settings.strategies, noise_filter=settings.noise_filter,
-                 samples_per_class=settings.samples_per_class, n_classes=10,
-                 strategy_params=strategy_options(settings.strategies, delta=settings.delta, metric="euclidean"),
-                 epochs=settings.epochs, repeats=settings.repeats, seed=seed, out_dir=out_dir, progress=progress)
+    with one_cpu_thread():  # every model here is tiny: threads only add synchronisation
+        result = run(X, y, X_test, y_test, noise=SymmetricNoise(settings.noise_rate),
+                     strategies=settings.strategies, noise_filter=settings.noise_filter,
+                     samples_per_class=settings.samples_per_class, n_classes=10,
+                     strategy_params=strategy_options(settings.strategies, delta=settings.delta,
+                                                      metric="euclidean"),
+                     epochs=settings.epochs, repeats=settings.repeats, seed=seed, out_dir=out_dir,
+                     progress=progress)
     plot_experiment(result, out_dir)
     return result

@@ -64,3 +64,147 @@ def test_standard_error_and_summary():
     (row,) = summarize(records)
     assert row["accuracy_mean"] == 51.0 and row["accuracy_sem"] == pytest.approx(1.0)
     assert row["n_repeats"] == 2 and row["budget"] == 10 and "repeat_mean" not in row
+
+
+# ---------------------------------------------------------------------------------------------- end to end
+import csv  # noqa: E402
+
+import nas.noise  # noqa: E402
+from nas.experiment import STRATEGY_NAMES, run, strategy_options  # noqa: E402
+from nas.noise import SymmetricNoise  # noqa: E402
+from nas.training._sgd import one_cpu_thread  # noqa: E402
+
+N_CLASSES = 4
+# Filters on a handful of labeled samples may call everything noisy; the runner then trains on all of them.
+quiet_filters = [pytest.mark.filterwarnings("ignore::nas.filters.AllNoisyWarning"),
+                 pytest.mark.filterwarnings("ignore:The noise filter marked all:UserWarning")]
+
+
+def _blobs(n, seed):
+    rng = np.random.default_rng(seed)
+    centres = 3.0 * np.eye(N_CLASSES, 8)
+    y = rng.integers(0, N_CLASSES, n)
+    return (centres[y] + 0.6 * rng.standard_normal((n, 8))).astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = _blobs(160, 0)
+    X_test, y_test = _blobs(60, 1)
+    return X, y, X_test, y_test
+
+
+def _run(data, **kwargs):
+    X, y, X_test, y_test = data
+    options = dict(noise=SymmetricNoise(0.5), strategies=["random", "probcover", "npc"], noise_filter="knn",
+                   samples_per_class=[2, 4], epochs=5, repeats=1, seed=3, progress=False,
+                   strategy_params=strategy_options(STRATEGY_NAMES, delta=1.5, metric="euclidean"))
+    options.update(kwargs)
+    return run(X, y, X_test, y_test, **options)
+
+
+def _without_timings(records):
+    """Records minus wall-clock timings, NaN as None (NaN != NaN)."""
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()
+             if not k.endswith("_seconds")} for r in records]
+
+
+@quiet_filters[0]
+@quiet_filters[1]
+def test_every_strategy_runs_end_to_end_with_a_cheap_filter(data, tmp_path):
+    result = _run(data, strategies=list(STRATEGY_NAMES), repeats=2, out_dir=tmp_path)
+    assert len(result.records) == len(STRATEGY_NAMES) * 2 * 2
+    assert result.config["round_budgets"] == [16, 16] and result.config["cumulative_budgets"] == [16, 32]
+    for record in result.records:
+        assert record["n_labeled"] == record["budget"]
+        assert 0.0 <= record["accuracy"] <= 100.0
+        assert 0 < record["n_train"] <= record["n_labeled"]
+        if record["strategy"] == "random":
+            assert record["accuracy_diff"] == 0.0
+    nas_rounds = [r for r in result.records if r["strategy"] in ("npc", "weighted_npc", "maxherding_nas",
+                                                                 "coreset_nas")]
+    assert all(r["nas_filter_calls"] >= 1 for r in nas_rounds if r["round"] == 1)
+    assert {row["strategy"] for row in result.summary} == set(STRATEGY_NAMES)
+
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["config"]["strategies"] == list(STRATEGY_NAMES)
+    assert len(saved["records"]) == len(result.records) and len(saved["summary"]) == len(result.summary)
+    with open(tmp_path / "summary.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(STRATEGY_NAMES) * 2
+    assert float(rows[0]["accuracy_mean"]) == pytest.approx(result.summary[0]["accuracy_mean"])
+    loaded = ExperimentResult.load(tmp_path / "results.json")
+    assert loaded.strategies() == list(STRATEGY_NAMES)
+
+
+@quiet_filters[0]
+@quiet_filters[1]
+def test_same_seed_same_numbers_on_cpu(data):
+    settings = dict(noise_filter="aum", strategies=["random", "npc"])
+    with one_cpu_thread():  # AUM's tiny steps are slow on shared cores with several threads
+        first, second, other = _run(data, **settings), _run(data, **settings), _run(data, seed=4, **settings)
+    assert _without_timings(first.records) == _without_timings(second.records)
+    assert _without_timings(other.records) != _without_timings(first.records)
+
+
+@quiet_filters[0]
+@quiet_filters[1]
+def test_one_noise_realisation_per_repeat_shared_by_the_strategies(data, monkeypatch):
+    made = []
+
+    class Counting(nas.noise.SimulatedAnnotator):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self.noisy_labels.copy())
+
+    monkeypatch.setattr(nas.noise, "SimulatedAnnotator", Counting)
+    _run(data, repeats=2)
+    assert len(made) == 2 and not np.array_equal(made[0], made[1])
+
+
+def test_the_ideal_filter_sees_the_same_noise_as_the_annotator(data):
+    result = _run(data, noise_filter="ideal")
+    for record in result.records:
+        assert record["predicted_noise_rate"] == record["true_noise_rate"]
+        assert record["filter_accuracy"] == 1.0
+
+
+@quiet_filters[0]
+@quiet_filters[1]
+def test_fixed_budget_rounds_and_random_is_added(data):
+    result = _run(data, strategies=["probcover"], samples_per_class=None, budget=10, n_rounds=3)
+    assert result.config["strategies"] == ["random", "probcover"]
+    assert [r["budget"] for r in result.records if r["strategy"] == "probcover"] == [10, 20, 30]
+    assert result.summary[0]["spc"] == pytest.approx(10 * 0.5 / N_CLASSES)
+
+
+@quiet_filters[0]
+@quiet_filters[1]
+def test_training_on_all_labeled_samples(data):
+    result = _run(data, train_on_all_labeled=True)
+    assert all(r["n_train"] == r["n_labeled"] for r in result.records)
+
+
+@quiet_filters[0]
+@quiet_filters[1]
+def test_resnet_framework_trains_on_images(data):
+    X, y, X_test, y_test = data
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (len(y), 8, 8, 3), dtype=np.uint8)
+    test_images = rng.integers(0, 256, (len(y_test), 8, 8, 3), dtype=np.uint8)
+    result = run(X, y, None, y_test, noise=SymmetricNoise(0.5), strategies=["random"], noise_filter="knn",
+                 samples_per_class=[2], framework="resnet18", train_images=images, test_images=test_images,
+                 epochs=1, training_params={"width": 4, "batch_size": 16}, progress=False)
+    assert result.config["framework"] == "resnet18"
+    assert 0.0 <= result.records[0]["accuracy"] <= 100.0
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(samples_per_class=[2, 40]), "pool has only 160"),
+    (dict(strategies=["badge"]), "strategies"),
+    (dict(framework="resnet18"), "train_images"),
+    (dict(repeats=0), "repeats"),
+])
+def test_bad_experiments_are_rejected(data, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        _run(data, **kwargs)

@@ -7,7 +7,7 @@ as JSON/CSV. :func:`spc_schedule` reproduces the reference's budget arithmetic.
 from .budgets import BudgetSchedule, fixed_schedule, make_schedule, spc_budget, spc_schedule
 from .results import ExperimentResult, standard_error, summarize
 from .runner import run
-from .selection import NAS_STRATEGIES, STRATEGY_NAMES
+from .selection import NAS_STRATEGIES, STRATEGY_NAMES, strategy_options
 
 __all__ = ["BudgetSchedule", "ExperimentResult", "NAS_STRATEGIES", "STRATEGY_NAMES", "fixed_schedule",
-           "make_schedule", "run", "spc_budget", "spc_schedule", "standard_error", "summarize"]
+           "make_schedule", "run", "spc_budget", "spc_schedule", "standard_error", "strategy_options", "summarize"]

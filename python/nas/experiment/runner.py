@@ -53,8 +53,10 @@ class _Settings:
     strategy_params: dict
     nas_params: dict
     schedule: BudgetSchedule
+    budget_noise_rate: float
     framework: str
     epochs: Optional[int]
+    training_params: dict
     train_on_all_labeled: bool
     device: str
 
@@ -64,7 +66,8 @@ def run(features, true_labels, test_features, test_labels, *, noise, strategies:
         budget: Optional[int] = None, n_rounds: Optional[int] = None, n_classes: Optional[int] = None,
         budget_noise_rate: Optional[float] = None, strategy_params: Optional[dict] = None,
         filter_params: Optional[dict] = None, nas_params: Optional[dict] = None, framework: str = "linear",
-        train_images=None, test_images=None, epochs: Optional[int] = None, train_on_all_labeled: bool = False,
+        train_images=None, test_images=None, epochs: Optional[int] = None, training_params: Optional[dict] = None,
+        train_on_all_labeled: bool = False,
         repeats: int = 1, seed: int = 0, device: str = "cpu", out_dir=None,
         progress: bool = True) -> ExperimentResult:
     """Compare query strategies under a simulated noisy annotator (the paper's experiment protocol).
@@ -85,7 +88,8 @@ def run(features, true_labels, test_features, test_labels, *, noise, strategies:
     strategy_params : {strategy name: kwargs for ``make_strategy``}; ``nas_params``: kwargs for ``nas.NAS``
         (``noise_dropout``, ``batch_size``, ...).
     framework : "linear" (probe on ``features``, 500 epochs) or "resnet18" (on ``train_images`` /
-        ``test_images``, uint8 N×H×W×C, 200 epochs); ``epochs`` overrides.
+        ``test_images``, uint8 N×H×W×C, 200 epochs); ``epochs`` overrides; ``training_params`` go to the
+        classifier (e.g. ``{"lr": 0.01, "batch_size": 50}`` for the paper's ImageNet-50 setting).
     train_on_all_labeled : train on every labeled sample instead of the predicted-clean ones.
     repeats, seed : repeat r uses seed + r for the noise, the strategies, the filter and the training.
     out_dir : when given, results.json, records.csv and summary.csv are written there.
@@ -103,7 +107,8 @@ def run(features, true_labels, test_features, test_labels, *, noise, strategies:
                          samples_per_class=samples_per_class, budget=budget, n_rounds=n_rounds,
                          budget_noise_rate=budget_noise_rate, strategy_params=strategy_params,
                          filter_params=filter_params, nas_params=nas_params, framework=framework, epochs=epochs,
-                         train_on_all_labeled=train_on_all_labeled, device=device)
+                         training_params=training_params, train_on_all_labeled=train_on_all_labeled,
+                         device=device)
     total = repeats * len(settings.strategies) * settings.schedule.n_rounds
     records: List[dict] = []
     with tqdm(total=total, desc="rounds x strategies x repeats", disable=not progress) as bar:
@@ -155,7 +160,7 @@ def _labels(labels, n: int, name: str) -> np.ndarray:
 
 def _settings(data: _Data, *, noise, strategies, noise_filter, samples_per_class, budget, n_rounds,
               budget_noise_rate, strategy_params, filter_params, nas_params, framework, epochs,
-              train_on_all_labeled, device) -> _Settings:
+              training_params, train_on_all_labeled, device) -> _Settings:
     names = list(dict.fromkeys(strategies))
     for name in names:
         check_choice(name, "run", "strategies", STRATEGY_NAMES)
@@ -169,7 +174,8 @@ def _settings(data: _Data, *, noise, strategies, noise_filter, samples_per_class
         raise ValueError(f"The budget schedule needs {schedule.cumulative[-1]} samples but the pool has only "
                          f"{data.X.shape[0]}.")
     return _Settings(names, noise, noise_filter, dict(filter_params or {}), dict(strategy_params or {}),
-                     dict(nas_params or {}), schedule, framework, epochs, bool(train_on_all_labeled), str(device))
+                     dict(nas_params or {}), schedule, rate, framework, epochs, dict(training_params or {}),
+                     bool(train_on_all_labeled), str(device))
 
 
 def _budget_noise_rate(noise, budget_noise_rate) -> float:
@@ -232,7 +238,7 @@ def _run_strategy(data: _Data, settings: _Settings, name: str, annotator, repeat
 
 def _run_round(data: _Data, settings: _Settings, selector: Selector, noise_filter, labeled: LabeledSet,
                annotator, budget: int, rng: np.random.Generator, seed: int) -> dict:
-    """Query → pre-training filter → train → evaluate; updates ``labeled`` in place and returns the measurements."""
+    """Query → pre-training filter → train → evaluate; updates ``labeled`` in place, returns the measurements."""
     start = time.perf_counter()
     query = selector.query(data.X, labeled, budget, annotator, rng)
     query_seconds = time.perf_counter() - start
@@ -242,8 +248,8 @@ def _run_round(data: _Data, settings: _Settings, selector: Selector, noise_filte
     labeled.is_clean = _filter_labeled(noise_filter, data, labeled, rng)
     filter_seconds = time.perf_counter() - start
 
-    classifier = make_classifier("linear" if settings.framework == "linear" else "resnet18",
-                                 epochs=settings.epochs, device=settings.device, random_state=seed)
+    classifier = make_classifier(settings.framework, epochs=settings.epochs, device=settings.device,
+                                 random_state=seed, **settings.training_params)
     trained = train_and_evaluate(classifier, data.train_inputs[labeled.indices], labeled.labels,
                                  data.test_inputs, data.y_test, is_clean=labeled.is_clean,
                                  n_classes=data.n_classes, train_on_all_labeled=settings.train_on_all_labeled)
@@ -275,8 +281,9 @@ def _measurements(labeled: LabeledSet, annotator, query, trained, query_seconds:
               "true_noise_rate": float(1.0 - truly_clean.mean()),
               "predicted_noise_rate": float(1.0 - labeled.is_clean.mean()),
               "nas_filter_calls": query.n_filter_calls, "nas_predicted_noise_rate": query.internal_noise_rate}
-    record.update({k: float(v) for k, v in noise_metrics(labeled.is_clean, truly_clean).items()
-                   if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)})
+    metrics = noise_metrics(labeled.is_clean, truly_clean)
+    record["filter_accuracy"] = float(metrics.pop("accuracy"))
+    record.update({k: float(v) for k, v in metrics.items() if k not in ("n_samples", "n_true_noisy")})
     record.update(query_seconds=query_seconds, filter_seconds=filter_seconds, train_seconds=trained.seconds)
     record.update({f"query_{stage}_seconds": float(seconds) for stage, seconds in query.timings.items()})
     return record
@@ -297,8 +304,10 @@ def _config(data: _Data, settings: _Settings, repeats: int, seed: int) -> dict:
             "noise_filter": settings.noise_filter if isinstance(settings.noise_filter, str)
             else type(settings.noise_filter).__name__,
             "filter_params": settings.filter_params, "strategy_params": settings.strategy_params,
-            "nas_params": settings.nas_params, "round_budgets": settings.schedule.round_budgets,
+            "nas_params": settings.nas_params, "budget_noise_rate": settings.budget_noise_rate,
+            "round_budgets": settings.schedule.round_budgets,
             "cumulative_budgets": settings.schedule.cumulative, "spc": settings.schedule.spc,
             "framework": settings.framework, "epochs": settings.epochs,
+            "training_params": settings.training_params,
             "train_on_all_labeled": settings.train_on_all_labeled, "repeats": repeats, "seed": seed,
             "device": settings.device}

@@ -6,9 +6,10 @@ itself until it holds at least one batch, shuffled every epoch, and the incomple
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
-from typing import Optional
+from typing import Iterator, Optional
 
 import numpy as np
 import torch
@@ -16,7 +17,7 @@ import torch
 from nas_ext._validation import check_float, check_int, param_error
 
 __all__ = ["SGDConfig", "cosine_lr", "repeated_indices", "epoch_batches", "torch_seed", "resolve_torch_device",
-           "check_labels"]
+           "check_labels", "one_cpu_thread", "as_tensor"]
 
 
 class SGDConfig:
@@ -87,3 +88,26 @@ def check_labels(y, n_rows: int, n_classes: Optional[int], owner: str) -> tuple:
         bad = int(arr.min()) if arr.min() < 0 else int(arr.max())
         raise param_error(owner, "y", f"labels in [0, {n_classes})", f"the label {bad}", describe=False)
     return arr, n_classes
+
+
+@contextlib.contextmanager
+def one_cpu_thread(device="cpu") -> Iterator[None]:
+    """Run torch on one intra-op thread on the CPU (restored afterwards). A linear-probe step's GEMMs
+    (≤ 100 × (d+1) × C) are too small to gain from threads, and synchronising threads costs 10× more than the
+    work whenever the cores are shared."""
+    if torch.device(device).type != "cpu":
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def as_tensor(array: np.ndarray) -> torch.Tensor:
+    """A CPU tensor sharing ``array``'s memory, or a copy when the array is read-only (e.g. a memory-mapped
+    .npy), which torch cannot share safely."""
+    array = np.ascontiguousarray(array)
+    return torch.from_numpy(array if array.flags.writeable else array.copy())

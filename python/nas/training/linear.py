@@ -1,17 +1,16 @@
 """Framework 2 of the paper: a linear probe (one d → C layer) trained on frozen self-supervised embeddings."""
 from __future__ import annotations
 
-import contextlib
 import math
-from typing import Iterator, Optional
+from typing import Optional
 
 import numpy as np
 import torch
 
 from nas_ext._validation import check_features
 
-from ._sgd import SGDConfig, check_labels, cosine_lr, epoch_batches, repeated_indices, resolve_torch_device, \
-    torch_seed
+from ._sgd import SGDConfig, as_tensor, check_labels, cosine_lr, epoch_batches, one_cpu_thread, \
+    repeated_indices, resolve_torch_device, torch_seed
 
 __all__ = ["LinearProbe"]
 
@@ -28,7 +27,8 @@ class LinearProbe:
 
     The whole training set lives on ``device`` as one tensor and the cross-entropy gradient is written out
     (softmax − one-hot), so a step is two small GEMMs with no autograd or DataLoader overhead, run on one CPU thread
-    (see ``_one_cpu_thread``): 500 epochs on a few thousand 512-d samples take seconds on a CPU core. Memory: the training rows plus a (C, d+1) weight.
+    (see ``one_cpu_thread``): 500 epochs on a few thousand 512-d samples take seconds on a CPU core.
+    Memory: the training rows plus a (C, d+1) weight.
 
     Example
     -------
@@ -60,10 +60,10 @@ class LinearProbe:
         device = resolve_torch_device(self.device, owner)
         generator = torch.Generator().manual_seed(torch_seed(self.random_state, owner))
 
-        inputs = _with_bias_column(torch.from_numpy(X)).to(device)
-        targets = torch.from_numpy(y).to(device)
+        inputs = _with_bias_column(as_tensor(X)).to(device)
+        targets = as_tensor(y).to(device)
         weight = _initial_weight(n_classes, X.shape[1], generator).to(device)
-        with _one_cpu_thread(device):
+        with one_cpu_thread(device):
             _train(weight, inputs, targets, cfg, generator)
 
         self.weight_ = weight
@@ -79,7 +79,7 @@ class LinearProbe:
             raise ValueError(f"LinearProbe was fitted on {self.weight_.shape[1] - 1} features; X has {X.shape[1]}.")
         out = []
         for start in range(0, X.shape[0], _EVAL_ROWS):
-            rows = torch.from_numpy(X[start:start + _EVAL_ROWS]).to(self.weight_.device)
+            rows = as_tensor(X[start:start + _EVAL_ROWS]).to(self.weight_.device)
             out.append((rows @ self.weight_[:, :-1].T + self.weight_[:, -1]).cpu())
         return torch.cat(out).numpy() if out else np.empty((0, self.n_classes_), np.float32)
 
@@ -93,21 +93,6 @@ class LinearProbe:
         if y.shape[0] == 0:
             raise ValueError("LinearProbe.score needs at least one test sample.")
         return float(100.0 * np.mean(self.predict(X) == y))
-
-
-@contextlib.contextmanager
-def _one_cpu_thread(device: torch.device) -> Iterator[None]:
-    """Train on one intra-op thread on the CPU: a step's GEMMs (≤ 100 × (d+1) × C) are too small to gain from
-    threads, and synchronising them costs 10× more than the work whenever the cores are shared."""
-    if device.type != "cpu":
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _with_bias_column(X: torch.Tensor) -> torch.Tensor:

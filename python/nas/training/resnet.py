@@ -14,8 +14,8 @@ from torch.nn import functional as F
 
 from nas_ext._validation import check_int, param_error
 
-from ._sgd import SGDConfig, check_labels, cosine_lr, epoch_batches, repeated_indices, resolve_torch_device, \
-    torch_seed
+from ._sgd import SGDConfig, as_tensor, check_labels, cosine_lr, epoch_batches, repeated_indices, \
+    resolve_torch_device, torch_seed
 
 __all__ = ["ResNet18", "ResNet18Classifier"]
 
@@ -107,9 +107,9 @@ class ResNet18Classifier:
             torch.manual_seed(seed)
             model = ResNet18(n_classes, in_channels=images.shape[3], width=width)
         model.to(device)
-        pixels = torch.from_numpy(np.ascontiguousarray(images)).to(device)
+        pixels = as_tensor(images).to(device)
         self.mean_, self.std_ = _channel_stats(pixels)
-        _train(model, pixels, torch.from_numpy(y).to(device), self, cfg, torch.Generator().manual_seed(seed))
+        _train(model, pixels, as_tensor(y).to(device), self, cfg, torch.Generator().manual_seed(seed))
 
         self.model_ = model.eval()
         self.n_classes_ = n_classes
@@ -127,7 +127,7 @@ class ResNet18Classifier:
         device = self.mean_.device
         out = []
         for start in range(0, images.shape[0], self.eval_batch_size):
-            chunk = torch.from_numpy(np.ascontiguousarray(images[start:start + self.eval_batch_size])).to(device)
+            chunk = as_tensor(images[start:start + self.eval_batch_size]).to(device)
             out.append(self.model_(self._inputs(chunk)).cpu())
         return torch.cat(out).numpy() if out else np.empty((0, self.n_classes_), np.float32)
 
