@@ -26,7 +26,7 @@ class DemoSettings:
     noise_rate: float = 0.5
     noise_filter: str = "aum"
     samples_per_class: Tuple[float, ...] = (1, 2, 3, 4, 5)
-    repeats: int = 10
+    repeats: int = 20
     epochs: int = 500
     delta: float = DIGITS_DELTA
 

@@ -6,13 +6,15 @@ import argparse
 import time
 from pathlib import Path
 
+from ._warnings import grouped_warnings
+
 NAME = "demo"
 HELP = "run the built-in experiment on scikit-learn's digits (no download) and plot it"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run in well under 30 seconds")
-    parser.add_argument("--repeats", type=int, help="repetitions (default 10; 1 with --quick)")
+    parser.add_argument("--repeats", type=int, help="repetitions (default 20; 1 with --quick)")
     parser.add_argument("--delta", type=float, help="ProbCover/NPC radius (default 1.25: ProbCover's purity rule)")
     parser.add_argument("--lnl", choices=("aum", "cv", "knn", "centroids", "fine", "lof", "disagreenet", "ideal"),
                         help="noise filter (default aum = LowBudgetAUM)")
@@ -33,7 +35,8 @@ def run(args) -> int:
                  "samples_per_class": tuple(args.samples_per_class) if args.samples_per_class else None}
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
     start = time.perf_counter()
-    result = run_demo(args.out, settings=settings, seed=args.seed, progress=not args.quiet)
+    with grouped_warnings():
+        result = run_demo(args.out, settings=settings, seed=args.seed, progress=not args.quiet)
     print(f"digits, {100 * settings.noise_rate:.0f}% symmetric noise, filter {settings.noise_filter}, "
           f"delta {settings.delta:g}, linear probe ({settings.epochs} epochs), {settings.repeats} repeat(s), "
           f"{time.perf_counter() - start:.0f} s\n")

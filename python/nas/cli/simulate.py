@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import CLIError
+from ._warnings import grouped_warnings
 
 NAME = "simulate"
 HELP = "simulate active learning with a noisy annotator and compare strategies (the paper's experiments)"
@@ -140,15 +141,16 @@ def run(args) -> int:
         test_features = _load(args.test_features, "test-features")
     n_classes = args.n_classes or int(max(labels.max(), test_labels.max())) + 1
     noise, budget_rate = _noise_model(args, labels.astype(np.int64), n_classes)
-    result = run_experiment(
-        features, labels, test_features, test_labels, noise=noise, strategies=args.al, noise_filter=args.lnl,
-        samples_per_class=None if args.budget else (args.samples_per_class or [1, 2, 3, 4, 5]),
-        budget=args.budget, n_rounds=args.rounds if args.budget else None, n_classes=n_classes,
-        budget_noise_rate=budget_rate, strategy_params=strategy_params(args, args.al),
-        nas_params={"noise_dropout": True} if args.noise_dropout else None, framework=framework,
-        train_images=train_images, test_images=test_images, epochs=args.epochs,
-        train_on_all_labeled=args.train_on_all_labeled, repeats=args.repeats, seed=args.seed,
-        device=args.device, out_dir=args.out, progress=not args.quiet)
+    with grouped_warnings():
+        result = run_experiment(
+            features, labels, test_features, test_labels, noise=noise, strategies=args.al, noise_filter=args.lnl,
+            samples_per_class=None if args.budget else (args.samples_per_class or [1, 2, 3, 4, 5]),
+            budget=args.budget, n_rounds=args.rounds if args.budget else None, n_classes=n_classes,
+            budget_noise_rate=budget_rate, strategy_params=strategy_params(args, args.al),
+            nas_params={"noise_dropout": True} if args.noise_dropout else None, framework=framework,
+            train_images=train_images, test_images=test_images, epochs=args.epochs,
+            train_on_all_labeled=args.train_on_all_labeled, repeats=args.repeats, seed=args.seed,
+            device=args.device, out_dir=args.out, progress=not args.quiet)
     print(result.table())
     out = Path(args.out)
     written = [out / "results.json", out / "records.csv", out / "summary.csv"]

@@ -278,6 +278,7 @@ def _measurements(labeled: LabeledSet, annotator, query, trained, query_seconds:
 
     truly_clean = ~np.asarray(annotator.is_noisy)[labeled.indices]
     record = {"accuracy": trained.accuracy, "n_labeled": int(labeled.indices.size), "n_train": trained.n_train,
+              "trained_on_all_fallback": float(trained.fell_back_to_all),
               "true_noise_rate": float(1.0 - truly_clean.mean()),
               "predicted_noise_rate": float(1.0 - labeled.is_clean.mean()),
               "nas_filter_calls": query.n_filter_calls, "nas_predicted_noise_rate": query.internal_noise_rate}

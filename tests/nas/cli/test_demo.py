@@ -1,11 +1,7 @@
 """`nas demo --quick`: the smoke version of `make demo` prints its table and writes the plots."""
-import pytest
-
 from nas.cli import main
 
 
-@pytest.mark.filterwarnings("ignore::nas.filters.AllNoisyWarning")
-@pytest.mark.filterwarnings("ignore:The noise filter marked all:UserWarning")
 def test_quick_demo_prints_the_table_and_writes_the_plots(tmp_path, capsys):
     assert main(["demo", "--quick", "--quiet", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

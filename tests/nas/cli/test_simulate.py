@@ -8,10 +8,6 @@ import torch
 
 from nas.cli import main
 
-pytestmark = [pytest.mark.filterwarnings("ignore::nas.filters.AllNoisyWarning"),
-              pytest.mark.filterwarnings("ignore:The noise filter marked all:UserWarning")]
-
-
 def _blobs(n, seed):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 4, n)
