@@ -6,7 +6,6 @@ The flags follow the research code's `train_al.py` (`--al`, `--lnl`, `--samples-
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +18,6 @@ HELP = "simulate active learning with a noisy annotator and compare strategies (
 
 NOISE_TYPES = ("sym", "asym", "instance", "file")
 FILTER_NAMES = ("ideal", "cv", "aum", "knn", "centroids", "disagreenet", "fine", "lof")
-
-log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +49,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     al.add_argument("--metric", choices=("cosine", "euclidean"),
                     help="distance of ProbCover/NPC (default cosine) and Coreset (default euclidean)")
     al.add_argument("--noise-dropout", action="store_true", help="noise dropout inside NAS")
+    al.add_argument("--share-size", type=int, help="NAS share size b (default: C, or 1 with --lnl ideal)")
+    al.add_argument("--nas-after-spc", type=float, metavar="S",
+                    help="NAS strategies run their plain strategy until the budget of E[SPC] = S is labeled, "
+                         "NAS after (the paper's Fig. 4.5b uses 4)")
+    al.add_argument("--filter-noise-rate", type=float, metavar="Q",
+                    help="known-noise-rate prior: the filter marks the Q fraction of lowest-scoring labeled "
+                         "samples noisy (appendix E)")
 
     noise = parser.add_argument_group("noise")
     noise.add_argument("--noise-type", default="sym", choices=NOISE_TYPES)
@@ -70,6 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--train-on-all-labeled", action="store_true",
                        help="train on all labeled samples, not only the predicted-clean ones")
     train.add_argument("--epochs", type=int, help="training epochs (default: 500 linear, 200 ResNet-18)")
+    train.add_argument("--lr", type=float, help="base learning rate (default 0.025; the paper's ImageNet-50: 0.01)")
+    train.add_argument("--batch-size", type=int, help="training batch size (default 100; ImageNet-50: 50)")
     train.add_argument("--device", default="cpu", help="cpu or cuda (selection kernels and training)")
 
     run = parser.add_argument_group("run")
@@ -121,6 +127,35 @@ def strategy_params(args, strategies) -> dict:
                             metric=args.metric, device=args.device)
 
 
+def _training_inputs(args) -> tuple:
+    """(framework, test features, train images, test images) for --linear or --images."""
+    if args.images:
+        if not args.test_images:
+            raise CLIError("--images needs --test-images")
+        return "resnet18", None, _load(args.images, "images"), _load(args.test_images, "test-images")
+    if not args.test_features:
+        raise CLIError("the linear probe needs --test-features (or train a ResNet-18 with --images)")
+    return "linear", _load(args.test_features, "test-features"), None, None
+
+
+def _filter_params(args) -> dict:
+    return {} if args.filter_noise_rate is None else {"noise_rate": args.filter_noise_rate}
+
+
+def _nas_params(args, n_classes: int, budget_rate: float) -> dict:
+    """NAS options: --noise-dropout, --share-size, --nas-after-spc (as a number of labeled samples)."""
+    from nas.experiment import spc_budget
+
+    params = {}
+    if args.noise_dropout:
+        params["noise_dropout"] = True
+    if args.share_size is not None:
+        params["batch_size"] = args.share_size
+    if args.nas_after_spc is not None:
+        params["start_after"] = spc_budget(args.nas_after_spc, n_classes, budget_rate)
+    return params
+
+
 def run(args) -> int:
     from nas.experiment import run as run_experiment
     from nas.plots import plot_experiment
@@ -128,17 +163,7 @@ def run(args) -> int:
     features = _load(args.features, "features")
     labels = np.asarray(_load(args.labels, "labels"))
     test_labels = np.asarray(_load(args.test_labels, "test-labels"))
-    if args.images:
-        if not args.test_images:
-            raise CLIError("--images needs --test-images")
-        framework, train_images, test_images = "resnet18", _load(args.images, "images"), \
-            _load(args.test_images, "test-images")
-        test_features = None
-    else:
-        if not args.test_features:
-            raise CLIError("the linear probe needs --test-features (or train a ResNet-18 with --images)")
-        framework, train_images, test_images = "linear", None, None
-        test_features = _load(args.test_features, "test-features")
+    framework, test_features, train_images, test_images = _training_inputs(args)
     n_classes = args.n_classes or int(max(labels.max(), test_labels.max())) + 1
     noise, budget_rate = _noise_model(args, labels.astype(np.int64), n_classes)
     with grouped_warnings():
@@ -147,8 +172,9 @@ def run(args) -> int:
             samples_per_class=None if args.budget else (args.samples_per_class or [1, 2, 3, 4, 5]),
             budget=args.budget, n_rounds=args.rounds if args.budget else None, n_classes=n_classes,
             budget_noise_rate=budget_rate, strategy_params=strategy_params(args, args.al),
-            nas_params={"noise_dropout": True} if args.noise_dropout else None, framework=framework,
-            train_images=train_images, test_images=test_images, epochs=args.epochs,
+            filter_params=_filter_params(args), nas_params=_nas_params(args, n_classes, budget_rate),
+            framework=framework, train_images=train_images, test_images=test_images, epochs=args.epochs,
+            training_params={k: v for k, v in (("lr", args.lr), ("batch_size", args.batch_size)) if v is not None},
             train_on_all_labeled=args.train_on_all_labeled, repeats=args.repeats, seed=args.seed,
             device=args.device, out_dir=args.out, progress=not args.quiet)
     print(result.table())

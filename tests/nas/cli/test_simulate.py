@@ -60,6 +60,18 @@ def test_simulate_with_file_noise_and_a_fixed_budget(files):
     assert not (files / "out" / "accuracy_difference.png").exists()
 
 
+def test_simulate_passes_nas_filter_and_training_options(files):
+    code = main(_args(files, "--al", "npc", "--lnl", "aum", "--noise-rate", "0.5", "--spc", "2", "4",
+                      "--noise-dropout", "--share-size", "8", "--nas-after-spc", "2", "--filter-noise-rate", "0.5",
+                      "--lr", "0.05", "--batch-size", "10", "--delta-policy", "max_degree", "--no-plot"))
+    assert code == 0
+    config = json.loads((files / "out" / "results.json").read_text())["config"]
+    assert config["nas_params"] == {"noise_dropout": True, "batch_size": 8, "start_after": 16}
+    assert config["filter_params"] == {"noise_rate": 0.5}
+    assert config["training_params"] == {"lr": 0.05, "batch_size": 10}
+    assert config["strategy_params"]["npc"]["delta_policy"] == "max_degree"
+
+
 def test_simulate_trains_a_resnet_on_images(files):
     rng = np.random.default_rng(0)
     np.save(files / "images.npy", rng.integers(0, 256, (120, 8, 8, 3), dtype=np.uint8))
