@@ -1,5 +1,5 @@
 """`nas demo`: the built-in experiment of `make demo` (digits, 50% symmetric noise, Random/ProbCover/NPC/
-Weighted NPC with LowBudgetAUM), printing a table and writing the plots."""
+Weighted NPC with the CrossValidation filter), printing a table and writing the plots."""
 from __future__ import annotations
 
 import argparse
@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, help="repetitions (default 20; 1 with --quick)")
     parser.add_argument("--delta", type=float, help="ProbCover/NPC radius (default 1.25: ProbCover's purity rule)")
     parser.add_argument("--lnl", choices=("aum", "cv", "knn", "centroids", "fine", "lof", "disagreenet", "ideal"),
-                        help="noise filter (default aum = LowBudgetAUM)")
+                        help="noise filter (default cv = CrossValidation; aum = LowBudgetAUM)")
     parser.add_argument("--samples-per-class", "--spc", nargs="+", type=float, metavar="S",
                         help="cumulative E[SPC] targets (default 1 2 3 4 5)")
     parser.add_argument("--seed", type=int, default=0)
