@@ -204,7 +204,15 @@ def test_resnet_framework_trains_on_images(data):
     (dict(strategies=["badge"]), "strategies"),
     (dict(framework="resnet18"), "train_images"),
     (dict(repeats=0), "repeats"),
+    (dict(n_classes=3), "must lie in \\[0, 3\\)"),
 ])
 def test_bad_experiments_are_rejected(data, kwargs, match):
     with pytest.raises(ValueError, match=match):
         _run(data, **kwargs)
+
+
+def test_bad_test_labels_are_rejected(data):
+    X, y, X_test, y_test = data
+    for labels, match in [(y_test.astype(float), "integer array of length 60"), (y_test[:5], "length 60")]:
+        with pytest.raises(ValueError, match=match):
+            run(X, y, X_test, labels, noise=SymmetricNoise(0.5), progress=False)

@@ -125,32 +125,35 @@ def _validate_data(features, true_labels, test_features, test_labels, n_classes,
     check_choice(framework, "run", "framework", FRAMEWORKS)
     X = check_features(features, "run", "features")
     y_true = _labels(true_labels, X.shape[0], "true_labels")
-    y_test = np.asarray(test_labels).astype(np.int64, copy=False)
+    train_inputs, test_inputs = _model_inputs(X, framework, test_features, train_images, test_images)
+    y_test = _labels(test_labels, len(test_inputs), "test_labels")
     if n_classes is None:
         n_classes = int(max(y_true.max(), y_test.max())) + 1
     n_classes = check_int(n_classes, "run", "n_classes", low=2)
-    if y_true.max() >= n_classes or y_test.min() < 0 or y_test.max() >= n_classes:
-        raise ValueError(f"The labels of run must lie in [0, {n_classes}) (n_classes={n_classes}).")
+    if max(y_true.max(), y_test.max()) >= n_classes:
+        raise ValueError(f"The labels of run must lie in [0, {n_classes}) (n_classes={n_classes}). "
+                         f"Got {max(y_true.max(), y_test.max())}.")
+    return _Data(X, y_true, test_inputs, y_test, train_inputs, n_classes)
+
+
+def _model_inputs(X: np.ndarray, framework: str, test_features, train_images, test_images) -> tuple:
+    """(train inputs, test inputs) of the classifier: the features, or the images for the ResNet."""
     if framework == "linear":
         test_inputs = check_features(test_features, "run", "test_features")
         if test_inputs.shape[1] != X.shape[1]:
             raise ValueError(f"test_features has {test_inputs.shape[1]} columns; features has {X.shape[1]}.")
-        train_inputs = X
-    else:
-        if train_images is None or test_images is None:
-            raise ValueError("framework='resnet18' trains on images: pass train_images and test_images "
-                             "(uint8 arrays of shape (n, height, width, channels)).")
-        if len(train_images) != X.shape[0]:
-            raise ValueError(f"train_images has {len(train_images)} images; features has {X.shape[0]} rows.")
-        train_inputs, test_inputs = train_images, test_images
-    if len(test_inputs) != y_test.shape[0]:
-        raise ValueError(f"The test set has {len(test_inputs)} inputs but {y_test.shape[0]} labels.")
-    return _Data(X, y_true, test_inputs, y_test, train_inputs, n_classes)
+        return X, test_inputs
+    if train_images is None or test_images is None:
+        raise ValueError("framework='resnet18' trains on images: pass train_images and test_images "
+                         "(uint8 arrays of shape (n, height, width, channels)).")
+    if len(train_images) != X.shape[0]:
+        raise ValueError(f"train_images has {len(train_images)} images; features has {X.shape[0]} rows.")
+    return train_images, test_images
 
 
 def _labels(labels, n: int, name: str) -> np.ndarray:
     arr = np.asarray(labels)
-    if arr.ndim != 1 or arr.shape[0] != n or not np.issubdtype(arr.dtype, np.integer):
+    if arr.ndim != 1 or arr.shape[0] != n or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"The '{name}' parameter of run must be a 1-D integer array of length {n}. "
                          f"Got an array of shape {arr.shape} and dtype {arr.dtype} instead.")
     if arr.min() < 0:
