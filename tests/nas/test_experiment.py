@@ -216,3 +216,31 @@ def test_bad_test_labels_are_rejected(data):
     for labels, match in [(y_test.astype(float), "integer array of length 60"), (y_test[:5], "length 60")]:
         with pytest.raises(ValueError, match=match):
             run(X, y, X_test, labels, noise=SymmetricNoise(0.5), progress=False)
+
+
+@quiet_filters[0]
+@quiet_filters[1]
+def test_probcover_family_shares_one_graph_without_changing_picks(data, monkeypatch):
+    import nas_ext
+
+    alone = _run(data, strategies=["random", "npc"], repeats=2)
+    built = []
+    original = nas_ext.radius_graph
+
+    def counting(*args, **kwargs):
+        built.append(kwargs.get("metric"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(nas_ext, "radius_graph", counting)
+    shared = _run(data, strategies=["random", "probcover", "npc", "weighted_npc"], repeats=2)
+    assert len(built) == 1
+    npc = lambda result: _without_timings([r for r in result.records if r["strategy"] == "npc"])
+    assert npc(shared) == npc(alone)
+
+
+@quiet_filters[0]
+@quiet_filters[1]
+def test_the_purity_rule_delta_is_seeded_and_shared_within_a_repeat(data):
+    options = dict(strategies=["random", "probcover", "npc"], strategy_params={}, repeats=2)
+    first, second = _run(data, **options), _run(data, **options)
+    assert _without_timings(first.records) == _without_timings(second.records)

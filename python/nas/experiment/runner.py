@@ -21,7 +21,7 @@ from nas_ext._validation import check_choice, check_features, check_int
 from ..training import FRAMEWORKS, make_classifier, train_and_evaluate
 from .budgets import BudgetSchedule, make_schedule
 from .results import ExperimentResult
-from .selection import STRATEGY_NAMES, LabeledSet, Selector
+from .selection import STRATEGY_NAMES, LabeledSet, Selector, SharedGraphs
 
 __all__ = ["run"]
 
@@ -111,9 +111,10 @@ def run(features, true_labels, test_features, test_labels, *, noise, strategies:
                          device=device)
     total = repeats * len(settings.strategies) * settings.schedule.n_rounds
     records: List[dict] = []
+    graphs = SharedGraphs()
     with tqdm(total=total, desc="rounds x strategies x repeats", disable=not progress) as bar:
         for repeat in range(repeats):
-            records += _run_repeat(data, settings, repeat, seed + repeat, bar)
+            records += _run_repeat(data, settings, graphs, repeat, seed + repeat, bar)
     result = ExperimentResult(config=_config(data, settings, repeats, seed), records=records)
     if out_dir is not None:
         result.save(out_dir)
@@ -192,7 +193,8 @@ def _budget_noise_rate(noise, budget_noise_rate) -> float:
     return float(rate)
 
 
-def _run_repeat(data: _Data, settings: _Settings, repeat: int, seed: int, bar) -> List[dict]:
+def _run_repeat(data: _Data, settings: _Settings, graphs: SharedGraphs, repeat: int, seed: int,
+                bar) -> List[dict]:
     """All strategies on one noise realisation; adds the difference from Random."""
     from nas.noise import SimulatedAnnotator
 
@@ -200,7 +202,7 @@ def _run_repeat(data: _Data, settings: _Settings, repeat: int, seed: int, bar) -
                                    X=data.X)
     records = []
     for name in settings.strategies:
-        records += _run_strategy(data, settings, name, annotator, repeat, seed, bar)
+        records += _run_strategy(data, settings, graphs, name, annotator, repeat, seed, bar)
     _add_difference_from_baseline(records)
     return records
 
@@ -221,12 +223,12 @@ def _stream(seed: int, name: str, round_: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode()), round_])
 
 
-def _run_strategy(data: _Data, settings: _Settings, name: str, annotator, repeat: int, seed: int,
-                  bar) -> List[dict]:
+def _run_strategy(data: _Data, settings: _Settings, graphs: SharedGraphs, name: str, annotator, repeat: int,
+                  seed: int, bar) -> List[dict]:
     noise_filter = _make_filter(settings, annotator, seed)
     selector = Selector(name, n_classes=data.n_classes, noise_filter=_make_filter(settings, annotator, seed),
                         strategy_params=settings.strategy_params.get(name), nas_params=settings.nas_params,
-                        random_state=seed)
+                        random_state=seed, graphs=graphs)
     labeled = LabeledSet()
     records = []
     for round_, round_budget in enumerate(settings.schedule.round_budgets):
