@@ -5,9 +5,11 @@ Inputs are numpy arrays (float32/float64, any order, memmaps) or CPU torch tenso
 """
 from . import _C
 from .coverage import CoverageState
+from .graph import Graph
 from .kcenter import kcenter_greedy
+from .radius import radius_graph
 
-__all__ = ["build_info", "CoverageState", "kcenter_greedy"]
+__all__ = ["build_info", "CoverageState", "Graph", "kcenter_greedy", "radius_graph"]
 
 
 def build_info() -> dict:
