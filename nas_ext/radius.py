@@ -5,6 +5,7 @@ import contextlib
 import logging
 import math
 import os
+import warnings
 from typing import Any, Optional
 
 import numpy as np
@@ -139,7 +140,9 @@ def radius_graph(X: Any, delta: float, *, metric: str = "cosine", max_edges: Opt
         half the available memory divided by ``BYTES_PER_EDGE`` (14). Exceeding it raises a ValueError
         naming ``max_edges`` and ``delta`` as soon as the running count passes it, before the CSR exists.
     device : {'cpu', 'cuda'}
-        Where to compute; 'cuda' needs a CUDA build of nas_ext and a visible GPU (else RuntimeError).
+        Where to compute; 'cuda' (or 'cuda:N') needs a CUDA build of nas_ext and a visible GPU (else
+        RuntimeError), accepts CUDA tensors for ``X`` and returns a Graph of torch tensors on the GPU with
+        the same edges (see Notes). There, ``max_edges`` defaults to half the free GPU memory / 48 bytes.
     tile_rows : int, optional
         Rows per distance tile (default 2048; tiles are tile_rows x max(tile_rows, 2048)). Smaller tiles
         use less memory, larger ones amortise the GEMM better.
@@ -161,6 +164,11 @@ def radius_graph(X: Any, delta: float, *, metric: str = "cosine", max_edges: Opt
     over the float32 rows). The edge set and the stored distances therefore do not depend on the BLAS or
     the tiling, duplicates are at distance exactly 0, and ``radius_graph(X, a).restrict(b)`` equals
     ``radius_graph(X, b)`` for every b <= a.
+
+    With ``device="cuda"`` the same rule runs in two passes over 128 x 128 tiles on or above the diagonal
+    (csrc/cuda/radius_graph.cu): TF32 tensor-core products, a candidate test widened by the proven TF32
+    error bound, the same exact float64 re-check, edge counts (then the ``max_edges`` check and the CSR
+    allocation), then the fill pass; rows are sorted by torch.
 
     Time: n^2 d flops of GEMM plus O(n^2) for the threshold scan plus O(E d) for the re-check.
     Memory: a float32 working copy of X (n d 4 bytes), one tile (tile_rows x 2048 x 4 bytes, 16 MiB by
@@ -186,8 +194,13 @@ def radius_graph(X: Any, delta: float, *, metric: str = "cosine", max_edges: Opt
         tile_rows = check_int(tile_rows, FUNCTION, "tile_rows", low=1)
     if not isinstance(progress, (bool, np.bool_)):
         raise param_error(FUNCTION, "progress", "a bool", progress, exc=TypeError)
-    if resolve_device(device, FUNCTION) != "cpu":
-        raise RuntimeError(f"{FUNCTION}: this build of nas_ext has no CUDA radius_graph kernel; use device='cpu'.")
+    if resolve_device(device, FUNCTION) == "cuda":
+        if tile_rows is not None:
+            warnings.warn("radius_graph: 'tile_rows' is ignored with device='cuda' (the GPU tiles are 128 x 128).",
+                          UserWarning, stacklevel=2)
+        from ._cuda_graphs import radius_graph as radius_graph_cuda
+
+        return radius_graph_cuda(X, delta, metric=metric, max_edges=max_edges, device=device, progress=progress)
     X = check_features(X, FUNCTION, dtype=None)  # no float32 copy here: _prepared_rows makes the one we need
     n = X.shape[0]
     if n > np.iinfo(np.int32).max:
