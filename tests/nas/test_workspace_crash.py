@@ -1,0 +1,88 @@
+"""SIGKILL at random instants during `nas annotate` and `nas query`: no acknowledged label is lost, none is
+duplicated, the database stays consistent, and re-running the command continues where it stopped."""
+import shutil
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+from helpers.cli import cli_env, nas_command, run_nas
+
+from nas.workspace import Workspace
+from nas.workspace.pool import describe_features
+from nas.workspace.store import Config, Store
+
+pytestmark = pytest.mark.slow
+
+N_FILES = 6
+ROWS_PER_FILE = 400
+KILLS_PER_FILE = 4
+CLASSES = ["a", "b", "c", "d"]
+
+
+def run_killed(args, delay: float):
+    """Start `nas ARGS`, SIGKILL it after ``delay`` seconds (never when None); returns (stdout, finished)."""
+    proc = subprocess.Popen(nas_command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=cli_env())
+    try:
+        proc.wait(timeout=delay)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+    out, err = proc.communicate()
+    finished = proc.returncode == 0
+    assert finished or proc.returncode == -signal.SIGKILL, err
+    return out, finished
+
+
+def labels_in(directory):
+    with Workspace.open(directory) as ws:
+        assert ws._store.integrity_check() == "ok"
+        return {s: lab for s, (lab, _, _) in ws._store.labels().items()}
+
+
+def test_sigkill_during_annotate_loses_and_duplicates_nothing(tmp_path):
+    rng = np.random.default_rng(0)
+    n = N_FILES * ROWS_PER_FILE + 100
+    np.save(tmp_path / "pool.npy", rng.standard_normal((n, 8)).astype(np.float32))
+    directory = tmp_path / "ws"
+    queried = rng.permutation(n)[:N_FILES * ROWS_PER_FILE]
+    store = Store.create(directory, describe_features(tmp_path / "pool.npy"), None, CLASSES, Config("random", "cv"))
+    store.record_query(1, queried.tolist(), seconds=0.0)
+    store.close()
+    truth = {int(s): int(rng.integers(len(CLASSES))) for s in queried}
+    files = []
+    for k in range(N_FILES):
+        path = tmp_path / f"answers-{k}.csv"
+        rows = queried[k * ROWS_PER_FILE:(k + 1) * ROWS_PER_FILE]
+        path.write_text("index,label\n" + "".join(f"{s},{CLASSES[truth[int(s)]]}\n" for s in rows))
+        files.append((path, {int(s) for s in rows}))
+
+    calibration = tmp_path / "calibration"
+    shutil.copytree(directory, calibration)
+    start = time.perf_counter()
+    run_nas("annotate", calibration, files[0][0])
+    typical = time.perf_counter() - start
+    acknowledged, done, kills = set(), set(), 0
+    for k, (path, samples) in enumerate(files):
+        for attempt in range(KILLS_PER_FILE + 1):
+            delay = rng.uniform(0.6, 1.05) * typical if attempt < KILLS_PER_FILE else None
+            out, finished = run_killed(["annotate", directory, path], delay=delay)
+            if "recorded" in out:
+                acknowledged |= samples
+            recorded = labels_in(directory)
+            assert acknowledged <= set(recorded), "an acknowledged label was lost"
+            assert {s: truth[s] for s in recorded} == recorded
+            whole_files = [other for _, other in files if other & set(recorded)]
+            assert set(recorded) == set().union(*whole_files), "a file was partly recorded"
+            if finished:
+                done |= samples
+                assert set(recorded) == done
+                break
+            kills += 1
+    assert kills >= 3, "the random delays never interrupted a run; the test would not test anything"
+    assert labels_in(directory) == truth
+    with Workspace.open(directory) as ws:
+        n_files, _ = ws._store.ingest_summary()
+        assert n_files == N_FILES  # a file re-sent after a kill that had committed records nothing twice
+        assert ws.status().open_round is None
