@@ -86,3 +86,43 @@ def test_sigkill_during_annotate_loses_and_duplicates_nothing(tmp_path):
         n_files, _ = ws._store.ingest_summary()
         assert n_files == N_FILES  # a file re-sent after a kill that had committed records nothing twice
         assert ws.status().open_round is None
+
+
+def test_sigkill_during_query_stores_the_batch_once_and_resumes_it(tmp_path):
+    rng = np.random.default_rng(1)
+    centres = rng.standard_normal((len(CLASSES), 12))
+    truth = rng.integers(0, len(CLASSES), 300)
+    np.save(tmp_path / "pool.npy", (centres[truth] + 0.5 * rng.standard_normal((300, 12))).astype(np.float32))
+    directory = tmp_path / "ws"
+    with Workspace.init(directory, features=tmp_path / "pool.npy", classes=CLASSES, strategy="npc", filter="cv",
+                        strategy_params={"delta": 0.4}, seed=5) as ws:
+        for _ in range(2):
+            query = ws.query()
+            ws.annotate([(int(s), int((truth[s] + (s % 3 == 0)) % len(CLASSES))) for s in query.samples])
+    calibration = tmp_path / "calibration"
+    shutil.copytree(directory, calibration)
+    start = time.perf_counter()
+    run_nas("query", calibration)
+    typical = time.perf_counter() - start
+    with Workspace.open(calibration) as ws:
+        expected = ws.query().samples.tolist()
+
+    kills = 0
+    for attempt in range(KILLS_PER_FILE + 1):
+        delay = rng.uniform(0.5, 1.05) * typical if attempt < KILLS_PER_FILE else None
+        _, finished = run_killed(["query", directory], delay=delay)
+        kills += not finished
+        with Workspace.open(directory) as ws:
+            assert ws._store.integrity_check() == "ok"
+            rounds = ws._store.queries()
+            assert [q.round for q in rounds] in ([1, 2], [1, 2, 3])
+            if len(rounds) == 3:
+                assert list(rounds[2].samples) == expected
+                assert len(ws._store.stage_seconds()) > 0
+        if finished:
+            break
+    assert kills >= 1
+    with Workspace.open(directory) as ws:
+        query = ws.query()
+        assert query.round == 3 and not query.new and query.samples.tolist() == expected
+        assert query.path.read_text().count("\n") == len(expected) + 1
