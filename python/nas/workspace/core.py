@@ -178,10 +178,13 @@ class Workspace:
         labeled, labels = self.labeled()
         start = time.perf_counter()
         batch = selection.next_batch(config, self.features(), labeled, labels, n_classes=len(self.classes),
-                                     round=round_, batch_size=None if size is None else int(size))
+                                     round=round_, batch_size=None if size is None else int(size),
+                                     directory=self.directory, features_hash=self._store.pool().hash,
+                                     state=self._store.strategy_state())
         seconds = time.perf_counter() - start
         self._store.record_query(round_, batch.picks.tolist(), seconds=seconds, coverage=batch.coverage,
-                                 filter_run=batch.filter_run, timings=batch.timings)
+                                 filter_run=batch.filter_run, timings=batch.timings,
+                                 strategy_state=batch.strategy_state)
         record = self._store.open_query()
         if record is None or record.round != round_:
             raise WorkspaceError(f"round {round_} was not stored; another process changed the workspace.")

@@ -50,7 +50,8 @@ CREATE TABLE queries (
     batch_size INTEGER NOT NULL,
     created_at REAL NOT NULL,
     seconds    REAL NOT NULL,
-    coverage   REAL
+    coverage   REAL,
+    strategy_state TEXT
 );
 CREATE TABLE query_samples (
     round    INTEGER NOT NULL REFERENCES queries(round),

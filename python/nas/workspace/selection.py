@@ -19,19 +19,22 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
+from . import graph_cache
 from .errors import WorkspaceError
 from .store import Config, FilterRun
 
 
 @dataclass(frozen=True)
 class Batch:
-    """A computed round: the picks, the filter run that preceded them (None when it did not run),
-    seconds per stage, and the fraction of the pool covered by predicted-clean labeled samples."""
+    """A computed round: the picks, the filter run that preceded them (None when it did not run), seconds
+    per stage, the fraction of the pool covered by predicted-clean labeled samples, and the strategy state
+    the next round starts from (see :mod:`nas.workspace.graph_cache`)."""
 
     picks: np.ndarray
     filter_run: Optional[FilterRun]
     timings: Dict[str, float]
     coverage: Optional[float]
+    strategy_state: Dict
 
 
 def _with_seed(cls, params: Dict, seed: int) -> Dict:
@@ -50,10 +53,12 @@ def make_filter(config: Config):
     return build(config.filter, **_with_seed(FILTERS[config.filter], config.filter_params, config.seed))
 
 
-def build_selector(config: Config, *, n_classes: int, batch_size: Optional[int] = None):
+def build_selector(config: Config, *, n_classes: int, batch_size: Optional[int] = None,
+                   strategy_overrides: Optional[Dict] = None):
     """The NAS (for NAS strategy names) or plain Strategy a workspace selects with.
 
-    The same call serves a workspace and a reference ``NAS.run`` that must pick the same samples.
+    The same call serves a workspace and a reference ``NAS.run`` that must pick the same samples;
+    ``strategy_overrides`` replace strategy parameters (the radius carried over from the last round).
     """
     from nas.meta import make_selector
     from nas.strategies.registry import STRATEGY_NAMES, nas_options, strategy_class
@@ -61,6 +66,7 @@ def build_selector(config: Config, *, n_classes: int, batch_size: Optional[int] 
     if config.strategy not in STRATEGY_NAMES:
         raise WorkspaceError(f"unknown strategy '{config.strategy}'; choose one of {', '.join(STRATEGY_NAMES)}.")
     strategy_params = _with_seed(strategy_class(config.strategy), config.strategy_params, config.seed)
+    strategy_params.update(strategy_overrides or {})
     if nas_options(config.strategy) is None:
         if config.nas_params:
             raise WorkspaceError(f"NAS parameters ({', '.join(config.nas_params)}) were given but strategy "
@@ -89,37 +95,71 @@ def _round_rng(seed: int, n_labeled: int) -> np.random.Generator:
 
 
 def next_batch(config: Config, X: np.ndarray, labeled: np.ndarray, labels: np.ndarray, *, n_classes: int,
-               round: int, batch_size: Optional[int]) -> Batch:
-    """Compute round ``round``: one NAS share (filter → strategy), or one plain strategy call."""
+               round: int, batch_size: Optional[int], directory: Path, features_hash: str,
+               state: Dict) -> Batch:
+    """Compute round ``round``: one NAS share (filter → strategy), or one plain strategy call.
+
+    ``state`` is the strategy state recorded with the previous round ({} before round 1): the radius the
+    strategy ended with and the file of its graph, adopted instead of rebuilding when still readable.
+    """
     from nas.meta import NAS
 
-    selector = build_selector(config, n_classes=n_classes, batch_size=batch_size)
+    timings: Dict[str, float] = {}
+    graph = None
+    if state.get("graph"):
+        t0 = time.perf_counter()
+        graph = graph_cache.load(Path(directory) / state["graph"], X.shape[0])
+        timings["load_graph"] = time.perf_counter() - t0
+    overrides = {"delta": state["delta"]} if graph is not None and state.get("delta") is not None else None
+    selector = build_selector(config, n_classes=n_classes, batch_size=batch_size, strategy_overrides=overrides)
+    is_nas = isinstance(selector, NAS)
+    strategy = selector.strategy if is_nas else selector
+    # NAS and its strategy cache the validated features by identity: one float32 array serves both.
+    array = np.ascontiguousarray(X, dtype=np.float32)
+    if graph is not None and graph_cache.supports_graph(strategy):
+        t0 = time.perf_counter()
+        strategy.fit(array, graph=graph)
+        timings["load_graph"] += time.perf_counter() - t0
     n_unlabeled = X.shape[0] - labeled.size
-    if isinstance(selector, NAS):
+    _check_room(n_unlabeled)
+    filter_run = None
+    if is_nas:
         size = min(selector.share_size, n_unlabeled)
-        _check_room(n_unlabeled)
-        picks = selector.step(X, labeled, labels, budget=size)
+        picks = selector.step(array, labeled, labels, budget=size)
         share = selector.last_share_
-        timings = {stage: float(v) for stage, v in share["timings"].items()}
-        strategy = selector.strategy
-        noise_filter = selector.noise_filter
-        filter_run = None
+        timings.update({stage: float(v) for stage, v in share["timings"].items()})
+        timings.update({f"strategy {stage}": float(v) for stage, v in share.get("strategy_timings", {}).items()
+                        if stage not in ("fit", "selection", "total")})
         if share["mode"] == "nas" and share["predicted_noise_rate"] is not None:
+            noise_filter = selector.noise_filter
             filter_run = FilterRun(round=round, purpose="query", filter=config.filter,
                                    samples=tuple(int(s) for s in labeled),
                                    is_clean=tuple(bool(c) for c in noise_filter.is_clean_),
                                    scores=tuple(float(v) for v in noise_filter.scores_),
                                    predicted_noise_rate=float(share["predicted_noise_rate"]),
                                    seconds=timings.get("filter", 0.0))
-        clean = labeled if filter_run is None else labeled[np.asarray(filter_run.is_clean, dtype=bool)]
     else:
         size = min(batch_size if batch_size is not None else n_classes, n_unlabeled)
-        _check_room(n_unlabeled)
-        picks = selector.select(X, size, clean=labeled, random_state=_round_rng(config.seed, labeled.size))
-        timings = {stage: float(v) for stage, v in selector.last_timings_.items() if stage != "total"}
-        strategy, filter_run, clean = selector, None, labeled
+        picks = selector.select(array, size, clean=labeled, random_state=_round_rng(config.seed, labeled.size))
+        timings.update({stage: float(v) for stage, v in selector.last_timings_.items() if stage != "total"})
+    clean = labeled if filter_run is None else labeled[np.asarray(filter_run.is_clean, dtype=bool)]
     return Batch(picks=np.asarray(picks, dtype=np.int64), filter_run=filter_run, timings=timings,
-                 coverage=_coverage(strategy, clean))
+                 coverage=_coverage(strategy, clean),
+                 strategy_state=_strategy_state(strategy, state if graph is not None else {}, directory,
+                                                features_hash))
+
+
+def _strategy_state(strategy, previous: Dict, directory: Path, features_hash: str) -> Dict:
+    """Save the strategy's graph (unless it came from the cache) and describe the state to carry over."""
+    if not graph_cache.supports_graph(strategy) or getattr(strategy, "graph_", None) is None:
+        return {}
+    graph = strategy.graph_
+    relative = previous.get("graph")
+    if relative is None:
+        path = graph_cache.graph_file(Path(directory), features_hash, graph.metric, graph.delta)
+        graph_cache.save(graph, path)
+        relative = str(path.relative_to(directory))
+    return {"delta": float(strategy.delta_), "graph": relative}
 
 
 def _check_room(n_unlabeled: int) -> None:

@@ -218,21 +218,27 @@ class Store:
                 return record
         return None
 
+    def strategy_state(self) -> Dict:
+        """What the strategy carried out of the last round (e.g. its radius and graph file); {} before round 1."""
+        row = self.conn.execute("SELECT strategy_state FROM queries ORDER BY round DESC LIMIT 1").fetchone()
+        return {} if row is None or row[0] is None else json.loads(row[0])
+
     def last_round(self) -> int:
         return int(self.conn.execute("SELECT COALESCE(MAX(round), 0) FROM queries").fetchone()[0])
 
     def record_query(self, round: int, samples: Sequence[int], *, seconds: float,
                      coverage: Optional[float] = None, filter_run: Optional[FilterRun] = None,
-                     timings: Optional[Dict[str, float]] = None) -> None:
-        """Store a new query batch with the filter run and stage timings that produced it, atomically.
-
-        A concurrent ``query`` that already stored this round wins; the call then changes nothing.
+                     timings: Optional[Dict[str, float]] = None, strategy_state: Optional[Dict] = None) -> None:
+        """Store a new query batch with the filter run, stage timings and strategy state that produced it,
+        atomically. A concurrent ``query`` that already stored this round wins; the call then changes nothing.
         """
         with self.transaction() as c:
             if c.execute("SELECT 1 FROM queries WHERE round = ?", (round,)).fetchone():
                 return
-            c.execute("INSERT INTO queries (round, batch_size, created_at, seconds, coverage)"
-                      " VALUES (?, ?, ?, ?, ?)", (round, len(samples), time.time(), seconds, coverage))
+            c.execute("INSERT INTO queries (round, batch_size, created_at, seconds, coverage, strategy_state)"
+                      " VALUES (?, ?, ?, ?, ?, ?)",
+                      (round, len(samples), time.time(), seconds, coverage,
+                       None if strategy_state is None else json.dumps(strategy_state, sort_keys=True)))
             c.executemany("INSERT INTO query_samples (round, position, sample) VALUES (?, ?, ?)",
                           [(round, pos, int(s)) for pos, s in enumerate(samples)])
             if filter_run is not None:
