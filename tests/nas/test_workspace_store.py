@@ -128,7 +128,8 @@ def test_changed_features_are_detected(pool_file):
         load_verified(info)
 
 
-@pytest.mark.parametrize("array, match", [(np.zeros(5, np.float32), "2-D"), (np.zeros((3, 2), np.int64), "float")])
+@pytest.mark.parametrize("array, match", [(np.zeros(5, np.float32), "2-D"), (np.zeros((3, 2), np.int64), "float"),
+                                          (np.array([[0.0, 1.0], [np.nan, 0.0]]), "NaN or infinite value in row 1")])
 def test_features_file_must_be_a_float_matrix(tmp_path, array, match):
     np.save(tmp_path / "x.npy", array)
     with pytest.raises(WorkspaceError, match=match):

@@ -105,6 +105,8 @@ class Workspace:
                         batch_size=None if batch_size is None else int(batch_size), seed=int(seed))
         if config.batch_size is not None and config.batch_size < 1:
             raise WorkspaceError(f"batch_size must be a positive integer; got {batch_size}.")
+        if config.seed < 0:
+            raise WorkspaceError(f"seed must be a non-negative integer; got {seed}.")
         selection.check_config(config, n_classes=len(class_names))
         pool = describe_features(features)
         sample_ids = None if ids is None else as_names(ids, "ids")

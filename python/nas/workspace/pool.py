@@ -62,9 +62,15 @@ def open_features(path: PathLike) -> np.ndarray:
 
 
 def describe_features(path: PathLike) -> PoolInfo:
-    """Open, check and hash an embedding file for ``nas init``."""
+    """Open, check (finite values) and hash an embedding file for ``nas init``."""
     path = Path(path).resolve()
     X = open_features(path)
+    rows = max(1, (64 << 20) // (X.shape[1] * X.dtype.itemsize))
+    for start in range(0, X.shape[0], rows):
+        finite = np.isfinite(X[start:start + rows]).all(axis=1)
+        if not finite.all():
+            bad = start + int(np.flatnonzero(~finite)[0])
+            raise WorkspaceError(f"features file {path} has a NaN or infinite value in row {bad}.")
     return PoolInfo(path=str(path), hash=hash_file(path), n_bytes=path.stat().st_size,
                     n_samples=int(X.shape[0]), n_features=int(X.shape[1]), dtype=str(X.dtype))
 
