@@ -126,3 +126,21 @@ def test_sigkill_during_query_stores_the_batch_once_and_resumes_it(tmp_path):
         query = ws.query()
         assert query.round == 3 and not query.new and query.samples.tolist() == expected
         assert query.path.read_text().count("\n") == len(expected) + 1
+
+
+def test_concurrent_annotate_of_the_same_file_records_it_once(tmp_path):
+    rng = np.random.default_rng(2)
+    np.save(tmp_path / "pool.npy", rng.standard_normal((500, 4)).astype(np.float32))
+    directory = tmp_path / "ws"
+    store = Store.create(directory, describe_features(tmp_path / "pool.npy"), None, CLASSES, Config("random", "cv"))
+    store.record_query(1, list(range(400)), seconds=0.0)
+    store.close()
+    path = tmp_path / "answers.csv"
+    path.write_text("index,label\n" + "".join(f"{s},{CLASSES[s % 4]}\n" for s in range(400)))
+    procs = [subprocess.Popen(nas_command("annotate", directory, path), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=cli_env()) for _ in range(3)]
+    outputs = [p.communicate() for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    assert sorted(out.splitlines()[0] for out, _ in outputs) == \
+        ["recorded 0 labels (400 already recorded)"] * 2 + ["recorded 400 labels"]
+    assert labels_in(directory) == {s: s % 4 for s in range(400)}

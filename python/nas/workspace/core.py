@@ -210,12 +210,10 @@ class Workspace:
         else:
             source = "answers"
             raw = answer_files.rows_to_raw(answers)
-        checked = answer_files.validate(
+        checked = self._store.ingest(source, lambda: answer_files.validate(
             raw, source=source, n_samples=self.n_samples, classes=self.classes,
             lookup_ids=self._store.samples_of_names, queried=self._store.queried_samples(),
-            recorded=self._store.labels(), default_annotator=annotator)
-        if checked.new:
-            self._store.record_labels(source, checked.n_rows, checked.new, seconds=time.perf_counter() - start)
+            recorded=self._store.labels(), default_annotator=annotator), started=start)
         record = self._store.open_query()
         return AnnotateResult(recorded=len(checked.new), already_recorded=checked.n_already_recorded,
                               unanswered=checked.n_unanswered, rows=checked.n_rows,

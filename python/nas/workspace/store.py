@@ -13,7 +13,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple
 
 from . import schema
 from .errors import WorkspaceError
@@ -72,6 +72,13 @@ class LabelRow:
     sample: int
     label: int
     annotator: Optional[str] = None
+
+
+class CheckedRows(Protocol):
+    """What ``Store.ingest`` needs from a validation: the rows read and the new labels to record."""
+
+    n_rows: int
+    new: Sequence[LabelRow]
 
 
 class Store:
@@ -263,16 +270,32 @@ class Store:
         """sample -> round for every sample ever queried."""
         return dict(self.conn.execute("SELECT sample, round FROM query_samples"))
 
-    def record_labels(self, source: str, n_rows: int, rows: Sequence[LabelRow], *, seconds: float) -> int:
-        """Store new labels from one answer file in one transaction; returns the ingest id."""
-        now = time.time()
+    def record_labels(self, source: str, n_rows: int, rows: Sequence[LabelRow], *, seconds: float) -> None:
+        """Store new labels from one answer file in one transaction."""
         with self.transaction() as c:
-            cur = c.execute("INSERT INTO ingests (source, received_at, n_rows, n_new, seconds) VALUES (?, ?, ?, ?, ?)",
-                            (source, now, n_rows, len(rows), seconds))
-            ingest = cur.lastrowid
-            c.executemany("INSERT INTO labels (sample, label, annotator, received_at, ingest) VALUES (?, ?, ?, ?, ?)",
-                          [(int(r.sample), int(r.label), r.annotator, now, ingest) for r in rows])
-        return int(ingest)
+            self._insert_labels(c, source, n_rows, rows, seconds)
+
+    def ingest(self, source: str, check: Callable[[], "CheckedRows"], *, started: float) -> "CheckedRows":
+        """Run ``check()`` and store the labels it returns in the same transaction.
+
+        The check reads the workspace (queried samples, labels already recorded) inside the write lock, so
+        two ``annotate`` commands running at once cannot both add a label for the same sample: the second
+        one sees the first one's labels. A check that raises writes nothing.
+        """
+        with self.transaction() as c:
+            checked = check()
+            if checked.new:
+                self._insert_labels(c, source, checked.n_rows, checked.new, time.perf_counter() - started)
+        return checked
+
+    @staticmethod
+    def _insert_labels(c: sqlite3.Connection, source: str, n_rows: int, rows: Sequence[LabelRow],
+                       seconds: float) -> None:
+        now = time.time()
+        cur = c.execute("INSERT INTO ingests (source, received_at, n_rows, n_new, seconds) VALUES (?, ?, ?, ?, ?)",
+                        (source, now, n_rows, len(rows), seconds))
+        c.executemany("INSERT INTO labels (sample, label, annotator, received_at, ingest) VALUES (?, ?, ?, ?, ?)",
+                      [(int(r.sample), int(r.label), r.annotator, now, cur.lastrowid) for r in rows])
 
     # -- filter runs -----------------------------------------------------------------------------
     @staticmethod
