@@ -63,7 +63,8 @@ class Status:
         else:
             lines.append("noise       no filter result yet")
         if self.coverage is not None:
-            lines.append(f"coverage    {self.coverage:.3f} of the pool within reach of a predicted-clean label")
+            lines.append(f"coverage    {self.coverage:.3f} of the pool within delta of a predicted-clean label "
+                         "(at the last query)")
         if self.rounds:
             lines.append("round  size  answered  coverage  queried at")
             for r in self.rounds:
@@ -94,6 +95,8 @@ def build_status(store: Store) -> Status:
     coverage = next((r.coverage for r in reversed(rounds) if r.coverage is not None), None)
     stages = {stage: total for stage, (_, total) in store.stage_seconds().items()}
     n_files, ingest_seconds = store.ingest_summary()
+    if queries:
+        stages["query (wall, all stages)"] = store.query_seconds()
     if n_files:
         stages["ingest answers"] = ingest_seconds
     return Status(directory=str(store.directory), features=pool.path, n_samples=pool.n_samples,

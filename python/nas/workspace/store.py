@@ -340,6 +340,10 @@ class Store:
         return self.conn.execute("SELECT round, purpose, n_labeled, predicted_noise_rate FROM filter_runs"
                                  " ORDER BY id").fetchall()
 
+    def query_seconds(self) -> float:
+        """Wall seconds spent computing all query batches."""
+        return float(self.conn.execute("SELECT COALESCE(SUM(seconds), 0) FROM queries").fetchone()[0])
+
     def query_coverage(self) -> Dict[int, Optional[float]]:
         return dict(self.conn.execute("SELECT round, coverage FROM queries"))
 
