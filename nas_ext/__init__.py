@@ -4,8 +4,10 @@ k-center greedy) behind validated Python functions. CPU (OpenMP) always; CUDA wh
 Inputs are numpy arrays (float32/float64, any order, memmaps) or CPU torch tensors; outputs are numpy.
 """
 from . import _C
+from .coverage import CoverageState
+from .kcenter import kcenter_greedy
 
-__all__ = ["build_info"]
+__all__ = ["build_info", "CoverageState", "kcenter_greedy"]
 
 
 def build_info() -> dict:
