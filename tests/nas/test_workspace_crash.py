@@ -15,9 +15,9 @@ from nas.workspace.store import Config, Store
 
 pytestmark = pytest.mark.slow
 
-N_FILES = 6
+N_FILES = 4
 ROWS_PER_FILE = 400
-KILLS_PER_FILE = 4
+KILLS_PER_FILE = 3
 CLASSES = ["a", "b", "c", "d"]
 
 

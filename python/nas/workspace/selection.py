@@ -185,25 +185,24 @@ def _coverage(strategy, clean: np.ndarray) -> Optional[float]:
 
 def filter_labeled(config: Config, X: np.ndarray, samples: np.ndarray, labels: np.ndarray, *, n_classes: int,
                    round: int) -> FilterRun:
-    """The filter's verdict on exactly the current labeled set (for `export`), seeded like NAS's final filter.
+    """The filter's verdict on exactly the current labeled set (for `export`): ``NAS.partition``, i.e. the
+    final ``is_clean`` of ``NAS.run`` with the same seed. A plain strategy's workspace filters with the same
+    machinery (a NAS around ProbCover, used only for its partition)."""
+    from nas.meta import NAS
+    from nas.strategies import ProbCover
 
-    Below ``n_classes`` labels the filter does not run and every sample counts as clean, as in NAS.
-    """
     start = time.perf_counter()
-    if samples.size < n_classes:
-        return FilterRun(round=round, purpose="export", filter="none (fewer labels than classes)",
-                         samples=tuple(int(s) for s in samples), is_clean=(True,) * samples.size,
-                         scores=(None,) * samples.size, predicted_noise_rate=None,
-                         seconds=time.perf_counter() - start)
-    noise_filter = make_filter(config)
-    rng = _round_rng(config.seed, samples.size)
-    unlabeled = np.setdiff1d(np.arange(X.shape[0]), samples)
-    size = min(max(samples.size, 512), unlabeled.size)
-    pool = X[np.sort(rng.choice(unlabeled, size=size, replace=False))] if size else None
-    is_clean = noise_filter.fit_predict(X[samples], labels, pool=pool, n_classes=n_classes, indices=samples)
-    return FilterRun(round=round, purpose="export", filter=config.filter, samples=tuple(int(s) for s in samples),
-                     is_clean=tuple(bool(c) for c in is_clean), scores=tuple(float(v) for v in noise_filter.scores_),
-                     predicted_noise_rate=float(noise_filter.noise_rate_), seconds=time.perf_counter() - start)
+    selector = build_selector(config, n_classes=n_classes)
+    if not isinstance(selector, NAS):
+        selector = NAS(ProbCover(), make_filter(config), n_classes=n_classes, random_state=config.seed,
+                       progress=False)
+    is_clean, rate = selector.partition(np.ascontiguousarray(X, dtype=np.float32), samples, labels)
+    ran = rate is not None
+    scores = selector.noise_filter.scores_ if ran else (None,) * samples.size
+    return FilterRun(round=round, purpose="export", filter=config.filter if ran else "none (too few labels)",
+                     samples=tuple(int(s) for s in samples), is_clean=tuple(bool(c) for c in is_clean),
+                     scores=tuple(None if v is None else float(v) for v in scores), predicted_noise_rate=rate,
+                     seconds=time.perf_counter() - start)
 
 
 def train_probe(X: np.ndarray, samples: np.ndarray, labels: np.ndarray, *, classes: Sequence[str], path: Path,
