@@ -1,4 +1,6 @@
 // The one pybind11 binding file: every kernel of csrc/cpu (and csrc/cuda when built) under one name.
+#include <cmath>
+
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -9,7 +11,10 @@
 
 #include "common.h"
 #include "cpu/coverage.h"
+#include "cpu/diffusion.h"
 #include "cpu/kcenter.h"
+#include "cpu/knn_graph.h"
+#include "cpu/radius_graph.h"
 
 #include <memory>
 #include <mutex>
@@ -25,6 +30,7 @@
 namespace py = pybind11;
 
 #ifdef NAS_WITH_CUDA
+#include "cuda/ops.h"
 namespace nas {
 int cuda_device_count();
 }
@@ -36,9 +42,11 @@ static py::dict build_info() {
 #ifdef NAS_WITH_CUDA
     info["cuda"] = true;
     info["cuda_devices"] = nas::cuda_device_count();
+    info["cuda_version"] = std::string(NAS_CUDA_VERSION);
 #else
     info["cuda"] = false;
     info["cuda_devices"] = 0;
+    info["cuda_version"] = py::none();
 #endif
 #ifdef _OPENMP
     info["openmp"] = true;
@@ -50,6 +58,76 @@ static py::dict build_info() {
     info["compiler"] = std::string(NAS_CXX_COMPILER);
     return info;
 }
+
+// ---- radius_graph -------------------------------------------------------------------------------------------
+namespace {
+
+using FloatMatrix = py::array_t<float, py::array::c_style>;
+
+nas::RadiusGraphBuilder make_radius_builder(const FloatMatrix& X, const py::object& sq_norms,
+                                            const std::string& metric, double delta, const std::string& isa) {
+    const char* fn = "RadiusGraphBuilder";
+    if (X.ndim() != 2) nas::bad_argument(fn, "X", "a 2-D float32 array", nas::to_str(X.ndim()) + " dimensions");
+    nas::RadiusMetric kind;
+    if (metric == "cosine") {
+        kind = nas::RadiusMetric::cosine;
+    } else if (metric == "euclidean") {
+        kind = nas::RadiusMetric::euclidean;
+    } else {
+        nas::bad_argument(fn, "metric", "'cosine' or 'euclidean'", "'" + metric + "'");
+    }
+    const float* norms = nullptr;
+    if (!sq_norms.is_none()) {
+        auto arr = py::cast<py::array_t<float, py::array::c_style>>(sq_norms);
+        if (arr.ndim() != 1 || arr.shape(0) != X.shape(0))
+            nas::bad_argument(fn, "sq_norms", "a float32 vector with one entry per row of X", "another shape");
+        norms = arr.data();  // read only in the constructor
+    }
+    return nas::RadiusGraphBuilder(X.data(), X.shape(0), X.shape(1), norms, kind, delta, isa);
+}
+
+int64_t radius_add_tile(nas::RadiusGraphBuilder& self, const FloatMatrix& dots, int64_t row0, int64_t col0) {
+    if (dots.ndim() != 2)
+        nas::bad_argument("RadiusGraphBuilder.add_tile", "dots", "a 2-D float32 array", nas::to_str(dots.ndim()) + " dimensions");
+    const float* data = dots.data();
+    const int64_t m = dots.shape(0), k = dots.shape(1);
+    py::gil_scoped_release release;
+    return self.add_tile(data, row0, m, col0, k);
+}
+
+py::tuple radius_assemble(nas::RadiusGraphBuilder& self) {
+    const int64_t n = self.n(), nnz = self.n_edges();
+    py::array_t<int64_t> indptr(n + 1);
+    py::array_t<int32_t> indices(nnz);
+    py::array_t<float> dist(nnz);
+    int64_t* p = indptr.mutable_data();
+    int32_t* i = indices.mutable_data();
+    float* d = dist.mutable_data();
+    {
+        py::gil_scoped_release release;
+        self.assemble(p, i, d);
+    }
+    return py::make_tuple(indptr, indices, dist);
+}
+
+void bind_radius_graph(py::module_& m) {
+    py::class_<nas::RadiusGraphBuilder>(m, "RadiusGraphBuilder",
+        "Tile-by-tile radius graph assembly (internal: use nas_ext.radius_graph). X must stay alive and "
+        "unchanged while the builder is used.")
+        .def(py::init(&make_radius_builder), py::arg("X").noconvert(), py::arg("sq_norms"), py::arg("metric"),
+             py::arg("delta"), py::arg("isa") = "auto", py::keep_alive<1, 2>())
+        .def("add_tile", &radius_add_tile, py::arg("dots").noconvert(), py::arg("row0"), py::arg("col0"),
+             "Keep the pairs i < j of one tile of dot products; returns the number of pairs so far.")
+        .def("assemble", &radius_assemble, "Build the CSR (indptr int64, indices int32, dist float32).")
+        .def_property_readonly("isa", &nas::RadiusGraphBuilder::isa)
+        .def_property_readonly("n_pairs", &nas::RadiusGraphBuilder::n_pairs)
+        .def_property_readonly("n_edges", &nas::RadiusGraphBuilder::n_edges)
+        .def_property_readonly("pair_bytes", &nas::RadiusGraphBuilder::pair_bytes)
+        .def_static("available_isas", &nas::RadiusGraphBuilder::available_isas,
+                    "Instruction sets with a radius kernel this CPU runs, best first.");
+}
+
+}  // namespace
 
 // ---- coverage: CoverageState ----
 namespace {
@@ -164,9 +242,233 @@ py::array_t<int64_t> kcenter_greedy(const CArray<float>& X, const CArray<int64_t
 
 }  // namespace
 
+// ---- knn_graph and diffuse (their helpers live in one namespace to keep this file merge-friendly) ----
+namespace knn_diffusion_py {
+
+// knn_graph -------------------------------------------------------------------------------------------
+std::string to_str_shape(const py::array& a) {
+    std::string s = "an array of shape (";
+    for (py::ssize_t i = 0; i < a.ndim(); ++i) s += (i ? ", " : "") + nas::to_str(a.shape(i));
+    return s + (a.ndim() == 1 ? ",)" : ")");
+}
+
+using FloatArray = py::array_t<float, py::array::c_style>;
+using DoubleArray = py::array_t<double, py::array::c_style>;
+using Int32Array = py::array_t<int32_t, py::array::c_style>;
+using Int64Array = py::array_t<int64_t, py::array::c_style>;
+
+void knn_select_tile(FloatArray dots, FloatArray X, FloatArray sq, int64_t row0, int64_t k, int64_t candidates,
+                     const std::string& metric, Int32Array out_indices, FloatArray out_dist, DoubleArray pair_sums) {
+    const std::string fn = "knn_graph";
+    if (X.ndim() != 2 || dots.ndim() != 2) nas::bad_argument(fn, "X", "a 2-D float32 array", "another shape");
+    const int64_t n = X.shape(0), d = X.shape(1), tile_rows = dots.shape(0);
+    if (dots.shape(1) != n) nas::bad_argument(fn, "dots", "a tile with n columns", to_str_shape(dots));
+    if (k < 1 || k > n - 1) nas::bad_argument(fn, "k", "an int in [1, " + nas::to_str(n - 1) + "]", nas::to_str(k));
+    if (row0 < 0 || row0 + tile_rows > n) nas::bad_argument(fn, "row0", "a tile inside X", nas::to_str(row0));
+    const bool euclidean = metric == "euclidean";
+    if (!euclidean && metric != "cosine") nas::bad_argument(fn, "metric", "'euclidean' or 'cosine'", metric);
+    if (euclidean && sq.size() != n) nas::bad_argument(fn, "sq", "n squared norms", nas::to_str(sq.size()));
+    if (out_indices.size() < tile_rows * k || out_dist.size() < tile_rows * k || pair_sums.size() < tile_rows)
+        nas::bad_argument(fn, "out", "buffers of tile_rows * k entries", nas::to_str(out_indices.size()));
+    const float* sq_ptr = euclidean ? sq.data() : nullptr;
+    py::gil_scoped_release release;
+    nas::knn_select_tile_cpu(dots.data(), tile_rows, n, X.data(), d, sq_ptr, row0, k, candidates,
+                             euclidean ? nas::KnnMetric::euclidean : nas::KnnMetric::cosine,
+                             out_indices.mutable_data(), out_dist.mutable_data(), pair_sums.mutable_data());
+}
+
+py::tuple knn_symmetrize(Int32Array neighbours, FloatArray dist) {
+    const std::string fn = "knn_graph";
+    if (neighbours.ndim() != 2 || dist.ndim() != 2 || neighbours.shape(0) != dist.shape(0) ||
+        neighbours.shape(1) != dist.shape(1))
+        nas::bad_argument(fn, "neighbours", "an (n, k) int32 array matching dist", to_str_shape(neighbours));
+    const int64_t n = neighbours.shape(0), k = neighbours.shape(1);
+    const int32_t* nb = neighbours.data();
+    for (int64_t e = 0; e < n * k; ++e)
+        if (nb[e] < 0 || nb[e] >= n) nas::bad_argument(fn, "neighbours", "indices in [0, n)", nas::to_str(nb[e]));
+    Int64Array indptr(n + 1);
+    Int32Array indices;
+    FloatArray out_dist;
+    int64_t* indptr_ptr = indptr.mutable_data();
+    {
+        py::gil_scoped_release release;
+        nas::knn_symmetrize_cpu(nb, dist.data(), n, k, indptr_ptr, [&](int64_t nnz) {
+            py::gil_scoped_acquire acquire;
+            indices = Int32Array(nnz);
+            out_dist = FloatArray(nnz);
+            return nas::EdgeArrays{indices.mutable_data(), out_dist.mutable_data()};
+        });
+    }
+    return py::make_tuple(indptr, indices, out_dist);
+}
+
+// diffuse ---------------------------------------------------------------------------------------------
+template <typename T>
+void diffuse_typed(Int64Array indptr, Int32Array indices, FloatArray weights, py::array_t<T, py::array::c_style> values,
+                   py::array_t<T, py::array::c_style> out, Int64Array fixed, double fixed_value, double step,
+                   int64_t n_steps) {
+    const std::string fn = "diffuse";
+    const int64_t n = indptr.size() - 1;
+    if (n < 0 || indptr.data()[0] != 0 || indptr.data()[n] != indices.size())
+        nas::bad_argument(fn, "graph", "a CSR graph with indptr[0] == 0 and indptr[-1] == nnz", to_str_shape(indptr));
+    const int64_t* ip = indptr.data();
+    for (int64_t i = 0; i < n; ++i)
+        if (ip[i + 1] < ip[i])
+            nas::bad_argument(fn, "graph", "a CSR graph with non-decreasing indptr",
+                              "indptr decreasing at row " + nas::to_str(i));
+    if (weights.size() != indices.size())
+        nas::bad_argument(fn, "weights", "one weight per edge (" + nas::to_str(indices.size()) + ")",
+                          nas::to_str(weights.size()) + " weights");
+    if (values.ndim() < 1 || values.shape(0) != n || values.size() != out.size())
+        nas::bad_argument(fn, "values", "an array with one row per node (" + nas::to_str(n) + ")",
+                          to_str_shape(values));
+    const int64_t m = n > 0 ? values.size() / n : 1;
+    const int64_t* fx = fixed.data();
+    for (int64_t f = 0; f < fixed.size(); ++f)
+        if (fx[f] < 0 || fx[f] >= n || (f > 0 && fx[f] <= fx[f - 1]))
+            nas::bad_argument(fn, "fixed", "sorted distinct indices in [0, " + nas::to_str(n) + ")",
+                              nas::to_str(fx[f]));
+    if (!(step > 0.0) || !std::isfinite(step)) nas::bad_argument(fn, "step", "a float in (0, inf)", nas::to_str(step));
+    if (n_steps < 0) nas::bad_argument(fn, "n_steps", "an int in [0, inf]", nas::to_str(n_steps));
+    T* out_ptr = out.mutable_data();
+    py::gil_scoped_release release;
+    nas::diffuse_cpu<T>(indptr.data(), indices.data(), weights.data(), n, m, values.data(), out_ptr, fx,
+                        fixed.size(), static_cast<T>(fixed_value), step, n_steps);
+}
+
+}  // namespace knn_diffusion_py
+
+#ifdef NAS_WITH_CUDA
+// ---- CUDA kernels (csrc/cuda): device addresses and streams as integers; nas_ext/_cuda.py drives them ----
+namespace cuda_py {
+
+namespace cu = nas::cuda;
+
+template <typename T>
+py::class_<T> input_class(py::module_& m, const char* name) {
+    return py::class_<T>(m, name).def(py::init<>());
+}
+
+void bind(py::module_& m) {
+    // Every entry point only enqueues work on a stream: the GIL is released around it.
+    const auto no_gil = py::call_guard<py::gil_scoped_release>();
+
+    input_class<cu::RadiusInput>(m, "CudaRadiusInput")
+        .def_readwrite("device", &cu::RadiusInput::device)
+        .def_readwrite("X", &cu::RadiusInput::X)
+        .def_readwrite("n", &cu::RadiusInput::n)
+        .def_readwrite("d", &cu::RadiusInput::d)
+        .def_readwrite("scale", &cu::RadiusInput::scale)
+        .def_readwrite("euclidean", &cu::RadiusInput::euclidean)
+        .def_readwrite("delta", &cu::RadiusInput::delta);
+    m.def("cuda_radius_tile_pairs", &cu::radius_tile_pairs, py::arg("n"));
+    m.def("cuda_radius_count", &cu::radius_count, no_gil, py::arg("spec"), py::arg("pair_begin"), py::arg("pair_end"),
+          py::arg("counts"), py::arg("stream"));
+    m.def("cuda_radius_fill", &cu::radius_fill, no_gil, py::arg("spec"), py::arg("pair_begin"), py::arg("pair_end"),
+          py::arg("cursor"), py::arg("row_end"), py::arg("indices"), py::arg("dist"), py::arg("mismatch"),
+          py::arg("stream"));
+
+    input_class<cu::KnnInput>(m, "CudaKnnInput")
+        .def_readwrite("device", &cu::KnnInput::device)
+        .def_readwrite("X", &cu::KnnInput::X)
+        .def_readwrite("n", &cu::KnnInput::n)
+        .def_readwrite("d", &cu::KnnInput::d)
+        .def_readwrite("sq", &cu::KnnInput::sq)
+        .def_readwrite("euclidean", &cu::KnnInput::euclidean);
+    m.def("cuda_knn_candidates", &cu::knn_candidates, no_gil, py::arg("spec"), py::arg("panel_begin"),
+          py::arg("panel_end"), py::arg("capacity"), py::arg("heap_key"), py::arg("heap_index"), py::arg("pair_sums"),
+          py::arg("stream"));
+    m.def("cuda_knn_exact", &cu::knn_exact, no_gil, py::arg("spec"), py::arg("index"), py::arg("per_row"),
+          py::arg("exact"), py::arg("stream"));
+
+    input_class<cu::CoverageInput>(m, "CudaCoverageInput")
+        .def_readwrite("device", &cu::CoverageInput::device)
+        .def_readwrite("n", &cu::CoverageInput::n)
+        .def_readwrite("indptr", &cu::CoverageInput::indptr)
+        .def_readwrite("indices", &cu::CoverageInput::indices)
+        .def_readwrite("weights", &cu::CoverageInput::weights)
+        .def_readwrite("in_indptr", &cu::CoverageInput::in_indptr)
+        .def_readwrite("in_sources", &cu::CoverageInput::in_sources)
+        .def_readwrite("in_weights", &cu::CoverageInput::in_weights)
+        .def_readwrite("level", &cu::CoverageInput::level)
+        .def_readwrite("multiplier", &cu::CoverageInput::multiplier)
+        .def_readwrite("gain", &cu::CoverageInput::gain)
+        .def_readwrite("live", &cu::CoverageInput::live)
+        .def_readwrite("blocked", &cu::CoverageInput::blocked)
+        .def_readwrite("pickable", &cu::CoverageInput::pickable);
+    m.attr("cuda_max_pick_partials") = cu::kMaxPickPartials;
+    m.def("cuda_pick_partials", &cu::coverage_pick_partials, no_gil, py::arg("device"));
+    m.def("cuda_coverage_init", &cu::coverage_init, no_gil, py::arg("spec"), py::arg("stream"));
+    m.def("cuda_coverage_cover", &cu::coverage_cover, no_gil, py::arg("spec"), py::arg("sources"), py::arg("count"),
+          py::arg("stream"));
+    m.def("cuda_coverage_discount", &cu::coverage_discount, no_gil, py::arg("spec"), py::arg("sources"),
+          py::arg("count"), py::arg("factor"), py::arg("per_source"), py::arg("hits"), py::arg("stream"));
+    m.def("cuda_coverage_pick", &cu::coverage_pick, no_gil, py::arg("spec"), py::arg("k"), py::arg("keys"),
+          py::arg("picks"), py::arg("gains"), py::arg("partial_gain"), py::arg("partial_entry"), py::arg("partials"),
+          py::arg("status"), py::arg("stream"));
+
+    input_class<cu::DiffusionInput>(m, "CudaDiffusionInput")
+        .def_readwrite("device", &cu::DiffusionInput::device)
+        .def_readwrite("n", &cu::DiffusionInput::n)
+        .def_readwrite("m", &cu::DiffusionInput::m)
+        .def_readwrite("indptr", &cu::DiffusionInput::indptr)
+        .def_readwrite("indices", &cu::DiffusionInput::indices)
+        .def_readwrite("weights", &cu::DiffusionInput::weights)
+        .def_readwrite("coef", &cu::DiffusionInput::coef)
+        .def_readwrite("fixed", &cu::DiffusionInput::fixed)
+        .def_readwrite("fixed_value", &cu::DiffusionInput::fixed_value)
+        .def_readwrite("step", &cu::DiffusionInput::step)
+        .def_readwrite("n_steps", &cu::DiffusionInput::n_steps)
+        .def_readwrite("first", &cu::DiffusionInput::first)
+        .def_readwrite("second", &cu::DiffusionInput::second)
+        .def_readwrite("is_double", &cu::DiffusionInput::is_double);
+    m.def("cuda_diffuse", &cu::diffuse, no_gil, py::arg("spec"), py::arg("stream"));
+
+    input_class<cu::KcenterInput>(m, "CudaKcenterInput")
+        .def_readwrite("device", &cu::KcenterInput::device)
+        .def_readwrite("X", &cu::KcenterInput::X)
+        .def_readwrite("n", &cu::KcenterInput::n)
+        .def_readwrite("d", &cu::KcenterInput::d)
+        .def_readwrite("taken", &cu::KcenterInput::taken)
+        .def_readwrite("nearest_sq", &cu::KcenterInput::nearest_sq)
+        .def_readwrite("centres", &cu::KcenterInput::centres)
+        .def_readwrite("n_centres", &cu::KcenterInput::n_centres)
+        .def_readwrite("assign", &cu::KcenterInput::assign);
+    m.def("cuda_kcenter_greedy", &cu::kcenter_greedy, no_gil, py::arg("spec"), py::arg("budget"),
+          py::arg("has_first_pick"), py::arg("picks"), py::arg("partial_distance"), py::arg("partial_index"),
+          py::arg("partials"), py::arg("status"), py::arg("stream"));
+}
+
+}  // namespace cuda_py
+#endif  // NAS_WITH_CUDA
+
+// ---- threads ---------------------------------------------------------------------------------------------
+static void set_num_threads(int n) {
+    if (n < 1) nas::bad_argument("set_num_threads", "n", "an int in [1, inf]", nas::to_str(n));
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+}
+
+static int get_num_threads() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
 PYBIND11_MODULE(_C, m) {
     m.doc() = "nas_ext compiled kernels (use the nas_ext package, which validates inputs)";
     m.def("build_info", &build_info, "Version, CUDA support, OpenMP threads and compiler of this build.");
+
+#ifdef NAS_WITH_CUDA
+    // CUDA kernels (csrc/cuda/*.cu)
+    cuda_py::bind(m);
+#endif
+
+    // ---- radius_graph ----
+    bind_radius_graph(m);
 
     // ---- coverage ----
     bind_coverage(m);
@@ -175,4 +477,30 @@ PYBIND11_MODULE(_C, m) {
     m.def("kcenter_greedy", &kcenter_greedy, py::arg("X"), py::arg("centers"), py::arg("assign"),
           py::arg("first_pick"), py::arg("budget"),
           "k-center greedy picks (squared Euclidean, lowest index on ties); use nas_ext.kcenter_greedy.");
+
+    // ---- threads ----
+    m.def("set_num_threads", &set_num_threads, "OpenMP threads of the kernels called from this thread.",
+          py::arg("n"));
+    m.def("get_num_threads", &get_num_threads, "OpenMP threads of the kernels called from this thread.");
+
+    // ---- knn_graph ----
+    m.def("knn_select_tile", &knn_diffusion_py::knn_select_tile,
+          "Top-k neighbours of a tile of rows from its GEMM products.",
+          py::arg("dots").noconvert(), py::arg("X").noconvert(), py::arg("sq").noconvert(), py::arg("row0"),
+          py::arg("k"), py::arg("candidates"), py::arg("metric"), py::arg("out_indices").noconvert(),
+          py::arg("out_dist").noconvert(), py::arg("pair_sums").noconvert());
+    m.def("knn_symmetrize", &knn_diffusion_py::knn_symmetrize, "Symmetric union of directed kNN lists as CSR.",
+          py::arg("neighbours").noconvert(), py::arg("dist").noconvert());
+
+    // ---- diffuse ----
+    m.def("diffuse", &knn_diffusion_py::diffuse_typed<float>,
+          "Explicit Euler Laplacian diffusion (float32 values).",
+          py::arg("indptr").noconvert(), py::arg("indices").noconvert(), py::arg("weights").noconvert(),
+          py::arg("values").noconvert(), py::arg("out").noconvert(), py::arg("fixed").noconvert(),
+          py::arg("fixed_value"), py::arg("step"), py::arg("n_steps"));
+    m.def("diffuse", &knn_diffusion_py::diffuse_typed<double>,
+          "Explicit Euler Laplacian diffusion (float64 values).",
+          py::arg("indptr").noconvert(), py::arg("indices").noconvert(), py::arg("weights").noconvert(),
+          py::arg("values").noconvert(), py::arg("out").noconvert(), py::arg("fixed").noconvert(),
+          py::arg("fixed_value"), py::arg("step"), py::arg("n_steps"));
 }

@@ -6,6 +6,15 @@
 #include <stdexcept>
 #include <string>
 
+// Compiles a hot loop for AVX-512, AVX2 and baseline x86-64 and picks one at load time (GCC >= 6 or
+// Clang >= 14 on ELF); elsewhere the plain build is used. Keeps one portable wheel without -march=native.
+#if defined(__x86_64__) && defined(__ELF__) && \
+    ((defined(__clang__) && __clang_major__ >= 14) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 6))
+#define NAS_CPU_DISPATCH __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NAS_CPU_DISPATCH
+#endif
+
 namespace nas {
 
 // Raised for a bad argument; pybind11 turns std::invalid_argument into ValueError.

@@ -4,12 +4,31 @@ k-center greedy) behind validated Python functions. CPU (OpenMP) always; CUDA wh
 Inputs are numpy arrays (float32/float64, any order, memmaps) or CPU torch tensors; outputs are numpy.
 """
 from . import _C
+from ._validation import check_int
 from .coverage import CoverageState
+from .diffusion import diffuse, gaussian_weights
+from .graph import Graph
 from .kcenter import kcenter_greedy
+from .knn import graph_from_neighbours, knn_graph
+from .radius import radius_graph
 
-__all__ = ["build_info", "CoverageState", "kcenter_greedy"]
+__all__ = ["build_info", "set_num_threads", "get_num_threads", "CoverageState", "Graph", "diffuse",
+           "gaussian_weights", "graph_from_neighbours", "kcenter_greedy", "knn_graph", "radius_graph"]
 
 
 def build_info() -> dict:
     """What this build contains: ``version``, ``cuda`` (bool), ``openmp_threads``, ``compiler``."""
     return dict(_C.build_info())
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` OpenMP threads in the CPU kernels called from the current Python thread (like
+    ``torch.set_num_threads``; the default is ``OMP_NUM_THREADS`` or the number of cores). On a machine
+    shared with other busy processes, fewer threads can be faster: kernels with a barrier per step
+    (``diffuse``) wait for their slowest thread."""
+    _C.set_num_threads(check_int(n, "set_num_threads", "n", low=1))
+
+
+def get_num_threads() -> int:
+    """The number of OpenMP threads the CPU kernels use when called from the current Python thread."""
+    return int(_C.get_num_threads())

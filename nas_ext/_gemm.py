@@ -5,6 +5,8 @@ hand it to a fused C++ threshold/selection kernel.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -23,7 +25,10 @@ def squared_norms(X: np.ndarray) -> np.ndarray:
 
 def dot_tile(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``A @ B.T`` in float32 through torch's GEMM, written into ``out`` when given (no copies)."""
-    ta, tb = torch.from_numpy(A), torch.from_numpy(B)
+    with warnings.catch_warnings():
+        # Read-only inputs (memmaps opened with mode "r") are only read by the GEMM.
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        ta, tb = torch.from_numpy(A), torch.from_numpy(B)
     if out is None:
         out = np.empty((A.shape[0], B.shape[0]), dtype=np.float32)
     torch.matmul(ta, tb.T, out=torch.from_numpy(out))

@@ -70,8 +70,11 @@ class CoverageState:
         ``symmetric`` (radius and symmetric kNN graphs) serves as its own transpose when the weights are 1.
     weights : array of shape (nnz,), optional
         Per-edge weights in the CSR order of the graph; finite and >= 0. Default: all 1.
-    device : 'cpu'
-        Only the CPU kernel exists in this build.
+    device : 'cpu' or 'cuda' ('cuda:N')
+        On the GPU (a CUDA build and a visible GPU, else RuntimeError) the state lives in torch tensors
+        (csrc/cuda/coverage.cu): gains are updated with atomics over the in-edges of the nodes whose level or
+        multiplier changes, and each pick is a parallel argmax with the same tie rule, so the picks are the
+        CPU's; :meth:`pick`, :meth:`gains` and the other arrays come back as torch tensors on the GPU.
 
     Notes
     -----
@@ -111,9 +114,12 @@ class CoverageState:
 
     def __init__(self, graph: Any, *, weights: Any = None, device: Any = "cpu") -> None:
         fn = "CoverageState"
-        if resolve_device(device, fn) != "cpu":
-            raise param_error(fn, "device", "'cpu' (this build has no CUDA CoverageState)", device)
-        indptr, indices, symmetric = _graph_csr(graph, fn)
+        if resolve_device(device, fn) == "cuda":
+            from ._cuda_coverage import CoverageBackend
+
+            self._state = CoverageBackend(graph, weights, device)
+            return
+        indptr, indices, symmetric = _graph_csr(graph.cpu() if isinstance(graph, Graph) else graph, fn)
         w = None
         if weights is not None:
             w = check_vector(weights, indices.shape[0], fn, "weights", nonnegative=True)
@@ -135,6 +141,8 @@ class CoverageState:
         return int(self._state.n_candidates)
 
     def _nodes(self, nodes: Any, function: str, argument: str) -> np.ndarray:
+        if getattr(nodes, "is_cuda", False):
+            nodes = nodes.cpu()  # node lists are small: checked on the host whatever the device
         return check_indices(nodes, self.n, f"CoverageState.{function}", argument, allow_duplicates=True)
 
     def cover(self, sources: Any) -> None:
@@ -210,7 +218,8 @@ class CoverageState:
 
     def candidates(self) -> np.ndarray:
         """Boolean mask of the nodes that can still be picked (shape (n,))."""
-        return self._state.pickable().astype(bool)
+        mask = self._state.pickable()
+        return mask.astype(bool) if isinstance(mask, np.ndarray) else mask.bool()
 
     def __repr__(self) -> str:
         return f"CoverageState(n={self.n}, nnz={self.nnz}, n_candidates={self.n_candidates})"

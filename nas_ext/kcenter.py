@@ -8,7 +8,7 @@ import numpy as np
 from . import _C
 from ._device import resolve_device
 from ._gemm import dot_tile, normalize_rows, squared_norms
-from ._validation import check_choice, check_features, check_indices, check_int, param_error
+from ._validation import check_choice, check_features, check_indices, check_int
 
 __all__ = ["kcenter_greedy"]
 
@@ -80,7 +80,10 @@ def kcenter_greedy(X: Any, budget: int, *, centers: Any = (), metric: str = "euc
     metric : 'euclidean' or 'cosine'
         'cosine' runs the Euclidean greedy on L2-normalised rows, which orders pairs exactly as the cosine
         distance ``1 - <x̂, ŷ>`` does (all-zero rows stay zero: at distance 1 from every unit vector).
-    device : 'cpu'
+    device : 'cpu' or 'cuda' ('cuda:N')
+        On the GPU (a CUDA build and a visible GPU, else RuntimeError; X may be a CUDA tensor) each pick is
+        one distance-update pass plus a parallel argmax (csrc/cuda/kcenter.cu) with the CPU's float32
+        arithmetic, so the picks are the CPU's; they come back as an int64 tensor on the GPU.
 
     Returns
     -------
@@ -103,8 +106,10 @@ def kcenter_greedy(X: Any, budget: int, *, centers: Any = (), metric: str = "euc
     """
     fn = "kcenter_greedy"
     metric = check_choice(metric, fn, "metric", ("euclidean", "cosine"))
-    if resolve_device(device, fn) != "cpu":
-        raise param_error(fn, "device", "'cpu' (this build has no CUDA kcenter_greedy)", device)
+    if resolve_device(device, fn) == "cuda":
+        from ._cuda_coverage import kcenter_greedy as kcenter_greedy_cuda
+
+        return kcenter_greedy_cuda(X, budget, centers=centers, metric=metric, device=device)
     X = check_features(X, fn)
     if metric == "cosine":
         X = normalize_rows(X)
