@@ -45,12 +45,12 @@ def _with_seed(cls, params: Dict, seed: int) -> Dict:
     return params
 
 
-def make_filter(config: Config):
-    from nas.filters import FILTERS, make_filter as build
+def build_filter(config: Config):
+    from nas.filters import FILTERS, make_filter
 
     if config.filter not in FILTERS:
         raise WorkspaceError(f"unknown filter '{config.filter}'; choose one of {', '.join(FILTERS)}.")
-    return build(config.filter, **_with_seed(FILTERS[config.filter], config.filter_params, config.seed))
+    return make_filter(config.filter, **_with_seed(FILTERS[config.filter], config.filter_params, config.seed))
 
 
 def build_selector(config: Config, *, n_classes: int, batch_size: Optional[int] = None,
@@ -76,7 +76,7 @@ def build_selector(config: Config, *, n_classes: int, batch_size: Optional[int] 
     nas_kwargs = {"random_state": config.seed, "progress": False, **config.nas_params}
     if batch_size is not None:
         nas_kwargs["batch_size"] = batch_size
-    return make_selector(config.strategy, make_filter(config), n_classes=n_classes, nas_kwargs=nas_kwargs,
+    return make_selector(config.strategy, build_filter(config), n_classes=n_classes, nas_kwargs=nas_kwargs,
                          **strategy_params)
 
 
@@ -84,7 +84,7 @@ def check_config(config: Config, *, n_classes: int) -> None:
     """Build the selector and filter once so that a bad name or parameter fails at `nas init`."""
     try:
         build_selector(config, n_classes=n_classes, batch_size=config.batch_size)
-        make_filter(config)
+        build_filter(config)
     except (TypeError, ValueError) as exc:
         raise WorkspaceError(f"invalid selection configuration: {exc}") from exc
 
@@ -194,7 +194,7 @@ def filter_labeled(config: Config, X: np.ndarray, samples: np.ndarray, labels: n
     start = time.perf_counter()
     selector = build_selector(config, n_classes=n_classes)
     if not isinstance(selector, NAS):
-        selector = NAS(ProbCover(), make_filter(config), n_classes=n_classes, random_state=config.seed,
+        selector = NAS(ProbCover(), build_filter(config), n_classes=n_classes, random_state=config.seed,
                        progress=False)
     is_clean, rate = selector.partition(np.ascontiguousarray(X, dtype=np.float32), samples, labels)
     ran = rate is not None
