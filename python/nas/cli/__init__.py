@@ -10,7 +10,7 @@ import logging
 import sys
 from typing import List, Optional
 
-VERB_MODULES: List[str] = ["init", "query", "annotate", "status", "export", "bench"]
+VERB_MODULES: List[str] = ["demo", "simulate", "init", "query", "annotate", "status", "export", "bench"]
 
 
 class CLIError(Exception):

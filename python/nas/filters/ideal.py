@@ -40,11 +40,17 @@ class Ideal(NoiseFilter):
         self.random_state = random_state
 
     def _mask(self) -> np.ndarray:
+        """The validated mask, checked once per mask object (NAS calls the filter once per pick)."""
+        cached = getattr(self, "_validated_mask", None)
+        if cached is not None and cached[0] is self.is_noisy:
+            return cached[1]
         mask = to_numpy(self.is_noisy) if not isinstance(self.is_noisy, (list, tuple)) else np.asarray(self.is_noisy)
         if mask.ndim != 1 or not (mask.dtype == bool or np.issubdtype(mask.dtype, np.integer)) \
                 or (mask.size and not np.isin(mask, (0, 1)).all()):
             raise param_error(type(self).__name__, "is_noisy", "a 1-D boolean mask over the pool", mask)
-        return mask.astype(bool)
+        mask = mask.astype(bool)
+        self._validated_mask = (self.is_noisy, mask)
+        return mask
 
     def _check_params(self) -> None:
         self._mask()

@@ -1,0 +1,130 @@
+"""The paper's figures from experiment results, as PNG files with the data behind them (CSV).
+
+- :func:`plot_accuracy_difference`: accuracy minus Random's accuracy vs E[SPC], mean ± standard error band,
+  one line per strategy (Fig. 4.1–4.5 style).
+- :func:`plot_filter_metrics`: noise precision, noise recall and predicted noise rate of the pre-training filter vs
+  E[SPC], one line per strategy, the true noise rate of the labeled set dashed (Fig. 3.1 style).
+
+Figures are drawn on a bare ``matplotlib.figure.Figure`` with the Agg canvas: no pyplot state, no GUI backend.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .experiment.results import ExperimentResult
+
+__all__ = ["plot_accuracy_difference", "plot_filter_metrics", "plot_experiment", "FILTER_PANELS"]
+
+FILTER_PANELS: Tuple[Tuple[str, str], ...] = (("noise_precision", "noise precision"),
+                                              ("noise_recall", "noise recall"),
+                                              ("predicted_noise_rate", "predicted noise rate"))
+
+ResultLike = Union[ExperimentResult, str, Path]
+
+
+def _result(result: ResultLike) -> ExperimentResult:
+    return result if isinstance(result, ExperimentResult) else ExperimentResult.load(result)
+
+
+def _series(result: ExperimentResult, strategy: str, field: str) -> List[dict]:
+    rows = sorted((r for r in result.summary if r["strategy"] == strategy), key=lambda r: r["round"])
+    return [{"strategy": strategy, "round": r["round"], "budget": r["budget"], "spc": r["spc"],
+             "mean": r.get(f"{field}_mean", math.nan), "sem": r.get(f"{field}_sem", math.nan)} for r in rows]
+
+
+def _draw(ax, series: List[dict], label: str, **style) -> None:
+    x = [p["spc"] for p in series]
+    mean = [p["mean"] for p in series]
+    sem = [0.0 if not math.isfinite(p["sem"]) else p["sem"] for p in series]
+    line, = ax.plot(x, mean, marker="o", label=label, **style)
+    ax.fill_between(x, [m - s for m, s in zip(mean, sem)], [m + s for m, s in zip(mean, sem)],
+                    color=line.get_color(), alpha=0.2, linewidth=0)
+
+
+def _save(fig: Figure, path: Path, rows: List[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=120)
+    with open(path.with_suffix(".csv"), "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["strategy"])
+        writer.writeheader()
+        writer.writerows({k: ("" if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+                         for row in rows)
+    return path
+
+
+def plot_accuracy_difference(result: ResultLike, path, *, baseline: str = "random",
+                             strategies: Optional[Sequence[str]] = None, title: Optional[str] = None) -> Path:
+    """Accuracy difference from ``baseline`` vs E[SPC] with standard-error bands; writes ``path`` (PNG) and the
+    plotted numbers next to it (same name, ``.csv``). ``result`` is an ExperimentResult or a results.json path."""
+    result = _result(result)
+    names = [s for s in (strategies or result.strategies()) if s != baseline]
+    fig = Figure(figsize=(6.0, 4.2))
+    ax = fig.add_subplot()
+    ax.axhline(0.0, color="black", linestyle="--", linewidth=1, label=f"{baseline} (reference)")
+    rows = []
+    for name in names:
+        series = _series(result, name, "accuracy_diff")
+        _draw(ax, series, name)
+        rows += series
+    ax.set_xlabel("E[SPC] (expected clean samples per class)")
+    ax.set_ylabel(f"accuracy difference from {baseline} (%)")
+    ax.set_title(title or _default_title(result))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, Path(path), rows)
+
+
+def plot_filter_metrics(result: ResultLike, path, *, strategies: Optional[Sequence[str]] = None,
+                        panels: Sequence[Tuple[str, str]] = FILTER_PANELS, title: Optional[str] = None) -> Path:
+    """One panel per filter metric vs E[SPC] (mean ± standard error), one line per strategy; the predicted
+    noise rate panel also shows the labeled set's true noise rate (dashed). Writes PNG + CSV."""
+    result = _result(result)
+    names = list(strategies or result.strategies())
+    available = [(field, label) for field, label in panels
+                 if any(f"{field}_mean" in row for row in result.summary)]
+    fig = Figure(figsize=(4.0 * max(len(available), 1), 3.8))
+    rows = []
+    for i, (field, label) in enumerate(available):
+        ax = fig.add_subplot(1, len(available), i + 1)
+        for name in names:
+            series = _series(result, name, field)
+            _draw(ax, series, name)
+            rows += [dict(p, metric=field) for p in series]
+            if field == "predicted_noise_rate":
+                truth = _series(result, name, "true_noise_rate")
+                ax.plot([p["spc"] for p in truth], [p["mean"] for p in truth], linestyle="--", linewidth=1,
+                        color=ax.lines[-1].get_color())
+                rows += [dict(p, metric="true_noise_rate") for p in truth]
+        ax.set_xlabel("E[SPC]")
+        ax.set_title(label + (" (dashed: true rate)" if field == "predicted_noise_rate" else ""))
+        ax.grid(alpha=0.3)
+        if i == 0:
+            ax.legend(fontsize=7)
+    fig.suptitle(title or f"noise filter: {result.config.get('noise_filter', '')}")
+    fig.tight_layout()
+    return _save(fig, Path(path), rows)
+
+
+def plot_experiment(result: ResultLike, out_dir) -> Dict[str, Path]:
+    """Both figures under ``out_dir``: accuracy_difference.png/.csv and filter_metrics.png/.csv."""
+    result = _result(result)
+    out = Path(out_dir)
+    return {"accuracy_difference": plot_accuracy_difference(result, out / "accuracy_difference.png"),
+            "filter_metrics": plot_filter_metrics(result, out / "filter_metrics.png")}
+
+
+def _default_title(result: ExperimentResult) -> str:
+    config = result.config
+    noise = config.get("noise", {})
+    rate = noise.get("rate")
+    rate_text = f" {100 * rate:.0f}%" if isinstance(rate, (int, float)) else ""
+    return (f"{noise.get('model', 'noise')}{rate_text}, filter {config.get('noise_filter', '?')}, "
+            f"{config.get('framework', '')} ({config.get('repeats', '?')} repeats)")
