@@ -89,3 +89,27 @@ def test_a_pool_labeled_to_the_end(pool, tmp_path):
             ws.annotate([(int(s), int(truth[s])) for s in q.samples])
         with pytest.raises(WorkspaceError, match="nothing left to query"):
             ws.query()
+
+
+def test_the_graph_is_cached_between_rounds_and_a_broken_cache_rebuilt(pool, tmp_path):
+    features, X, truth = pool
+    picks = {}
+    for name in ("kept", "broken"):
+        with Workspace.init(tmp_path / name, features=features, classes=CLASSES, strategy="npc", filter="knn",
+                            strategy_params={"delta": 0.3}, seed=1) as ws:
+            for r in range(3):
+                q = ws.query()
+                ws.annotate([(int(s), int(truth[s])) for s in q.samples])
+                (cache,) = (tmp_path / name / "cache").glob("radius-*.npz")
+                if name == "broken":
+                    cache.write_bytes(b"not a graph")
+            stages = ws._store.conn.execute("SELECT round, stage, seconds FROM timings").fetchall()
+            picks[name] = ws.labeled()[0]
+        graph_seconds = {(r, stage): s for r, stage, s in stages if stage in ("strategy graph", "load_graph")}
+        assert (1, "strategy graph") in graph_seconds
+        if name == "kept":
+            assert {(2, "load_graph"), (3, "load_graph")} <= set(graph_seconds)
+            assert (2, "strategy graph") not in graph_seconds
+        else:
+            assert (2, "strategy graph") in graph_seconds
+    np.testing.assert_array_equal(picks["kept"], picks["broken"])

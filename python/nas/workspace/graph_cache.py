@@ -56,6 +56,9 @@ def load(path: Path, n_samples: int) -> Optional[object]:
     """The cached graph, or None when the file is missing, unreadable or not a graph over ``n_samples`` rows."""
     from nas_ext.graph import Graph
 
+    if not Path(path).is_file():
+        logger.info("the graph cache %s is gone; rebuilding the graph", path)
+        return None
     try:
         with np.load(path, allow_pickle=False) as f:
             graph = Graph(f["indptr"], f["indices"], f["dist"], metric=str(f["metric"]), delta=float(f["delta"]),
