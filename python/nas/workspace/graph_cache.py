@@ -36,7 +36,8 @@ def graph_file(directory: Path, features_hash: str, metric: str, delta: float) -
 
 
 def save(graph, path: Path) -> Path:
-    """Write ``graph`` (a nas_ext.Graph) to ``path`` atomically."""
+    """Write ``graph`` (a nas_ext.Graph, on the CPU or a GPU) to ``path`` atomically."""
+    graph = graph.cpu()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
     try:

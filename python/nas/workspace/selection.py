@@ -173,6 +173,7 @@ def _coverage(strategy, clean: np.ndarray) -> Optional[float]:
     delta = getattr(strategy, "delta_", None)
     if graph is None or delta is None:
         return None
+    graph = graph.cpu()
     if delta < graph.delta:
         graph = graph.restrict(delta)
     covered = np.zeros(graph.n, dtype=bool)
