@@ -192,6 +192,13 @@ class NAS:
         self.last_share_ = info
         return picks
 
+    def partition(self, X, labeled, labels) -> Tuple[np.ndarray, Optional[float]]:
+        """The filter's partition of ``labeled`` (no dropout) and its predicted noise rate, computed and seeded
+        exactly as the ``is_clean`` that ``run`` returns: for callers that collect the labels themselves
+        (annotation workspaces). All clean, rate None, while too few samples are labeled to filter."""
+        array, labeled, labels, _ = self._check_inputs(X, labeled, labels, None, "NAS.partition")
+        return self._filter(array, labeled, labels, self._rng(labeled.size), final=True)
+
     def run(self, X, budget: int, annotator: Callable[[np.ndarray], Any], *, labeled=(), labels=(),
             is_clean=None) -> NASResult:
         """Spend ``budget`` picks share by share, asking ``annotator(indices) -> labels`` after each.
@@ -221,7 +228,7 @@ class NAS:
                             len(shares), info["mode"], info["n_labeled"], _fmt_rate(info["predicted_noise_rate"]),
                             size)
         t0 = time.perf_counter()
-        final_mask, _ = self._filter(array, labeled, labels, self._rng(labeled.size), final=True)
+        final_mask, _ = self.partition(array, labeled, labels)
         totals: Dict[str, float] = {}
         for info in history:
             for stage, seconds in info["timings"].items():

@@ -10,14 +10,16 @@ import logging
 import sys
 from typing import List, Optional
 
-VERB_MODULES: List[str] = ["simulate", "demo"]
+VERB_MODULES: List[str] = ["demo", "simulate", "init", "query", "annotate", "status", "export", "bench"]
 
 
 class CLIError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Optional[List[str]] = None) -> argparse.ArgumentParser:
+    """The `nas` parser. With ``argv`` naming a verb, only that verb's arguments are built: some verbs'
+    ``add_arguments`` import heavy modules (torch) that a quick `nas status` should not wait for."""
     from nas import __version__
 
     parser = argparse.ArgumentParser(prog="nas", description="Active learning with a noisy annotator.")
@@ -25,16 +27,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
-    for name in VERB_MODULES:
-        module = importlib.import_module(f"nas.cli.{name}")
+    modules = [importlib.import_module(f"nas.cli.{name}") for name in VERB_MODULES]
+    requested = next((a for a in (argv or []) if not a.startswith("-")), None)
+    requested = requested if any(m.NAME == requested for m in modules) else None
+    for module in modules:
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
-        module.add_arguments(p)
+        if requested is None or module.NAME == requested:
+            module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,48 @@
+"""`nas bench`: profile selection throughput (graph build, greedy picks, diffusion, filter) per stage."""
+from __future__ import annotations
+
+import argparse
+import json
+
+NAME = "bench"
+HELP = "profile selection throughput on your features or synthetic ones (per-stage table or --json)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--features", metavar="POOL.npy", help="(N, d) float .npy features to profile on")
+    source.add_argument("--n", type=int, help="synthetic pool size (default 20000; 4000 with --quick)")
+    parser.add_argument("--d", type=int, default=384, help="synthetic feature dimension (default 384)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--delta", type=float, help="cosine radius of the graph (default: mean degree --degree)")
+    parser.add_argument("--degree", type=float, default=32.0, help="target mean degree when choosing delta")
+    parser.add_argument("--picks", type=int, help="greedy picks to time (default min(1000, N/10))")
+    parser.add_argument("--filter", default="aum", help="noise filter to time ('none' to skip; default aum)")
+    parser.add_argument("--strategy", default="npc", help="strategy to time ('none' to skip; default npc)")
+    parser.add_argument("--labeled", type=int, help="labeled samples for the filter/strategy (default min(1000, N/10))")
+    parser.add_argument("--classes", type=int, default=10, help="classes of the synthetic labels (default 10)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="a small synthetic pool (seconds)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from nas.cli import CLIError
+    from nas.profiling import profile_selection, synthetic_features
+
+    if args.features:
+        from nas.workspace.pool import open_features
+
+        X = open_features(args.features)
+    else:
+        n = args.n if args.n is not None else (4000 if args.quick else 20000)
+        if n < 2 or args.d < 1:
+            raise CLIError(f"--n must be at least 2 and --d at least 1; got --n {n} --d {args.d}.")
+        X = synthetic_features(n, args.d, seed=args.seed)
+    report = profile_selection(
+        X, device=args.device, delta=args.delta, target_degree=args.degree, picks=args.picks,
+        noise_filter=None if args.filter == "none" else args.filter,
+        strategy=None if args.strategy == "none" else args.strategy, n_labeled=args.labeled,
+        n_classes=args.classes, seed=args.seed)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_text())
+    return 0
