@@ -27,9 +27,17 @@ def nas_command(*args) -> list:
     return [sys.executable, "-m", "nas", *map(str, args)]
 
 
+def neutral_cwd() -> str:
+    """A working directory for `python -m nas` whose own entry on sys.path cannot shadow the imported
+    packages: the folder holding the imported `nas` (a source checkout's root would put its
+    uncompiled `nas_ext/` first)."""
+    return str(Path(nas.__file__).resolve().parents[1])
+
+
 def run_nas(*args, check: bool = True, cwd=None) -> subprocess.CompletedProcess:
     """Run `nas ARGS...`; with ``check`` a non-zero exit fails with the command's stderr."""
-    proc = subprocess.run(nas_command(*args), capture_output=True, text=True, env=cli_env(), cwd=cwd)
+    proc = subprocess.run(nas_command(*args), capture_output=True, text=True, env=cli_env(),
+                          cwd=cwd if cwd is not None else neutral_cwd())
     if check and proc.returncode != 0:
         raise AssertionError(f"nas {' '.join(map(str, args))} exited {proc.returncode}:\n{proc.stderr}")
     return proc

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from helpers.cli import cli_env, nas_command, run_nas
+from helpers.cli import cli_env, nas_command, neutral_cwd, run_nas
 
 from nas.workspace import Workspace
 from nas.workspace.pool import describe_features
@@ -24,7 +24,7 @@ CLASSES = ["a", "b", "c", "d"]
 def run_killed(args, delay: float):
     """Start `nas ARGS`, SIGKILL it after ``delay`` seconds (never when None); returns (stdout, finished)."""
     proc = subprocess.Popen(nas_command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=cli_env())
+                            env=cli_env(), cwd=neutral_cwd())
     try:
         proc.wait(timeout=delay)
     except subprocess.TimeoutExpired:
@@ -138,7 +138,7 @@ def test_concurrent_annotate_of_the_same_file_records_it_once(tmp_path):
     path = tmp_path / "answers.csv"
     path.write_text("index,label\n" + "".join(f"{s},{CLASSES[s % 4]}\n" for s in range(400)))
     procs = [subprocess.Popen(nas_command("annotate", directory, path), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=cli_env()) for _ in range(3)]
+                              stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=neutral_cwd()) for _ in range(3)]
     outputs = [p.communicate() for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     assert sorted(out.splitlines()[0] for out, _ in outputs) == \
