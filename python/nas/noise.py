@@ -17,6 +17,7 @@ its mistakes.
 """
 from __future__ import annotations
 
+import abc
 import math
 import os
 from typing import Optional
@@ -53,7 +54,7 @@ def _other_label_uniform(labels: np.ndarray, n_classes: int, rng: np.random.Gene
     return (labels + rng.integers(1, n_classes, size=labels.size)) % n_classes
 
 
-class NoiseModel:
+class NoiseModel(abc.ABC):
     """Base of the noise models: validates the common arguments of ``apply``."""
 
     def apply(self, true_labels, *, n_classes: int, random_state=None, X=None) -> np.ndarray:
@@ -64,8 +65,9 @@ class NoiseModel:
         rng = np.random.default_rng(random_state)
         return self._apply(labels, n_classes, rng, X, function)
 
+    @abc.abstractmethod
     def _apply(self, labels: np.ndarray, n_classes: int, rng: np.random.Generator, X, function: str) -> np.ndarray:
-        raise NotImplementedError
+        """Subclasses implement this."""
 
     def _check_rate(self, labels: np.ndarray, n_classes: int, function: str) -> int:
         rate = check_float(self.rate, type(self).__name__, "rate", low=0.0, high=1.0)

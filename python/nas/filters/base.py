@@ -9,6 +9,7 @@ thread (see ``_threads``): at these sizes thread pools cost more than they save.
 """
 from __future__ import annotations
 
+import abc
 import logging
 import numbers
 import warnings
@@ -123,7 +124,7 @@ def _check_row_indices(indices, n_samples: int, function: str) -> Optional[np.nd
     return arr.astype(np.int64)
 
 
-class NoiseFilter:
+class NoiseFilter(abc.ABC):
     """Base class of the noise filters: validation, the noise-rate prior and the fitted attributes.
 
     Fitted attributes (after ``fit_predict``): ``is_clean_`` (bool, (n,)), ``scores_`` (float64, (n,),
@@ -175,10 +176,10 @@ class NoiseFilter:
     def _check_params(self) -> None:
         """Validate the constructor parameters (subclasses extend)."""
 
+    @abc.abstractmethod
     def _score(self, X: np.ndarray, y: np.ndarray, *, pool: Optional[np.ndarray], n_classes: int,
                indices: Optional[np.ndarray], rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
         """Return (scores, is_clean) for a non-empty, validated labeled set."""
-        raise NotImplementedError
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items()

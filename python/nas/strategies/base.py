@@ -6,6 +6,7 @@ A strategy answers one question: given pool features ``X`` and the labeled sampl
 """
 from __future__ import annotations
 
+import abc
 import time
 import weakref
 from typing import Any, ClassVar, Dict, Optional, Tuple
@@ -73,7 +74,7 @@ class _ValidatedFeatures:
         self.array = array
 
 
-class Strategy:
+class Strategy(abc.ABC):
     """Base class of the query strategies.
 
     Subclasses implement ``_select(X, budget, clean, noisy, rng, **extra) -> int64 picks`` and may
@@ -175,9 +176,10 @@ class Strategy:
         self.last_timings_ = timings
         return picks
 
+    @abc.abstractmethod
     def _select(self, X: np.ndarray, budget: int, clean: np.ndarray, noisy: np.ndarray,
                 rng: np.random.Generator, timings: Dict[str, float], **extra) -> np.ndarray:
-        raise NotImplementedError
+        """Subclasses implement this."""
 
     @staticmethod
     def _unlabeled(n: int, clean: np.ndarray, noisy: np.ndarray) -> np.ndarray:
