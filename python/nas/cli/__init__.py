@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from typing import List, Optional
 
@@ -46,6 +47,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args._run(args) or 0)
+    except BrokenPipeError:
+        # The reader went away (`nas status | head`): stop quietly, as other command-line tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (CLIError, ValueError, TypeError, FileNotFoundError, RuntimeError) as exc:
         print(f"nas {args.verb}: error: {exc}", file=sys.stderr)
         return 2
