@@ -16,6 +16,8 @@ import torch
 
 from nas_ext._validation import check_float, check_int, param_error
 
+from ..filters._torch import torch_device as resolve_torch_device
+
 __all__ = ["SGDConfig", "cosine_lr", "repeated_indices", "epoch_batches", "torch_seed", "resolve_torch_device",
            "check_labels", "one_cpu_thread", "as_tensor"]
 
@@ -61,16 +63,6 @@ def torch_seed(random_state, owner: str) -> int:
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         return int(random_state) % 2**63
     raise param_error(owner, "random_state", "None, an int or a numpy Generator", random_state, exc=TypeError)
-
-
-def resolve_torch_device(device, owner: str) -> torch.device:
-    """A torch.device for 'cpu' / 'cuda' / 'cuda:N'; CUDA without a visible GPU is an error, never a fallback."""
-    name = str(device)
-    if name.split(":", 1)[0] not in ("cpu", "cuda"):
-        raise param_error(owner, "device", "'cpu' or 'cuda'", device)
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"{owner}: device={name!r} was requested but torch sees no CUDA device.")
-    return torch.device(name)
 
 
 def check_labels(y, n_rows: int, n_classes: Optional[int], owner: str) -> tuple:
