@@ -11,12 +11,12 @@ unreadable file only means a rebuild.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
+
+from .files import replace_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -38,19 +38,9 @@ def graph_file(directory: Path, features_hash: str, metric: str, delta: float) -
 def save(graph, path: Path) -> Path:
     """Write ``graph`` (a nas_ext.Graph, on the CPU or a GPU) to ``path`` atomically."""
     graph = graph.cpu()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, indptr=graph.indptr, indices=graph.indices, dist=graph.dist,
-                     metric=np.array(graph.metric), delta=np.array(graph.delta))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return replace_atomically(path, lambda f: np.savez(f, indptr=graph.indptr, indices=graph.indices,
+                                                       dist=graph.dist, metric=np.array(graph.metric),
+                                                       delta=np.array(graph.delta)), binary=True)
 
 
 def load(path: Path, n_samples: int) -> Optional[object]:
