@@ -3,7 +3,20 @@ k-center greedy) behind validated Python functions. CPU (OpenMP) always; CUDA wh
 
 Inputs are numpy arrays (float32/float64, any order, memmaps) or CPU torch tensors; outputs are numpy.
 """
-from . import _C
+from pathlib import Path as _Path
+
+try:
+    from . import _C
+except ImportError as _error:
+    _here = _Path(__file__).resolve().parent
+    if not any(_here.glob("_C*")):
+        raise ImportError(
+            f"nas_ext was imported from its source folder {_here}, which holds no compiled extension (_C): "
+            "this happens when Python runs in the repository root, whose nas_ext/ shadows the installed one. "
+            "Run from another folder to use the installed nas_ext, or build it in place with `make dev` "
+            "(then use PYTHONPATH=.:python).") from None
+    raise ImportError(f"nas_ext's compiled extension in {_here} failed to load ({_error}); rebuild it "
+                      "(`make dev` in place, or reinstall the package) for this Python and platform.") from _error
 from ._validation import check_int
 from .coverage import CoverageState
 from .diffusion import diffuse, gaussian_weights

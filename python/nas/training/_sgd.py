@@ -19,7 +19,7 @@ from nas_ext._validation import check_float, check_int, param_error
 from ..filters._torch import torch_device as resolve_torch_device
 
 __all__ = ["SGDConfig", "cosine_lr", "repeated_indices", "epoch_batches", "torch_seed", "resolve_torch_device",
-           "check_labels", "one_cpu_thread", "as_tensor"]
+           "check_labels", "fixed_cpu_threads", "one_cpu_thread", "as_tensor"]
 
 
 class SGDConfig:
@@ -83,19 +83,28 @@ def check_labels(y, n_rows: int, n_classes: Optional[int], owner: str) -> tuple:
 
 
 @contextlib.contextmanager
-def one_cpu_thread(device="cpu") -> Iterator[None]:
-    """Run torch on one intra-op thread on the CPU (restored afterwards). A linear-probe step's GEMMs
-    (≤ 100 × (d+1) × C) are too small to gain from threads, and synchronising threads costs 10× more than the
-    work whenever the cores are shared."""
-    if torch.device(device).type != "cpu":
+def fixed_cpu_threads(n_threads: Optional[int], device="cpu") -> Iterator[None]:
+    """Run torch on ``n_threads`` intra-op threads on the CPU (restored afterwards); ``None`` or a non-CPU
+    ``device`` leaves torch's setting alone.
+
+    oneDNN and the BLAS split a convolution's or GEMM's reduction by thread, so float32 results depend on
+    the thread count: a fixed count makes the numbers of a seed the same on every machine."""
+    if n_threads is None or torch.device(device).type != "cpu":
         yield
         return
     previous = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(n_threads)
     try:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def one_cpu_thread(device="cpu"):
+    """Run torch on one intra-op thread on the CPU (restored afterwards). A linear-probe step's GEMMs
+    (≤ 100 × (d+1) × C) are too small to gain from threads, and synchronising threads costs 10× more than the
+    work whenever the cores are shared; one thread also makes the numbers independent of the machine."""
+    return fixed_cpu_threads(1, device)
 
 
 def as_tensor(array: np.ndarray) -> torch.Tensor:

@@ -14,8 +14,8 @@ from torch.nn import functional as F
 
 from nas_ext._validation import check_int, param_error
 
-from ._sgd import SGDConfig, as_tensor, check_labels, cosine_lr, epoch_batches, repeated_indices, \
-    resolve_torch_device, torch_seed
+from ._sgd import SGDConfig, as_tensor, check_labels, cosine_lr, epoch_batches, fixed_cpu_threads, \
+    repeated_indices, resolve_torch_device, torch_seed
 
 __all__ = ["ResNet18", "ResNet18Classifier"]
 
@@ -64,7 +64,10 @@ class ResNet18Classifier:
     200 epochs, SGD Nesterov 0.9, weight decay 3e-4, cosine learning rate from 0.025 per epoch, batches of 100
     (reference loader semantics), random horizontal flips. Pixels are scaled to [0, 1] and standardised per
     channel with the training images' mean and standard deviation. The initial weights, the batch order and the
-    flips come from generators seeded by ``random_state``: the same seed gives the same numbers on the CPU.
+    flips come from generators seeded by ``random_state``. On the CPU, training and inference run on
+    ``cpu_threads`` torch threads (default 1): oneDNN splits the convolutions' reductions by thread, so only a
+    fixed count gives the same numbers for a seed on every machine. ``cpu_threads=None`` uses torch's current
+    setting (faster on many cores, reproducible only at the same thread count).
 
     Memory: the training images stay uint8 on ``device``; a batch is converted to float32 when used.
 
@@ -80,7 +83,7 @@ class ResNet18Classifier:
 
     def __init__(self, *, epochs: int = 200, lr: float = 0.025, momentum: float = 0.9,
                  weight_decay: float = 3e-4, batch_size: int = 100, flip: bool = True, width: int = 64,
-                 eval_batch_size: int = 500, device="cpu", random_state=None):
+                 eval_batch_size: int = 500, device="cpu", cpu_threads: Optional[int] = 1, random_state=None):
         self.epochs = epochs
         self.lr = lr
         self.momentum = momentum
@@ -90,6 +93,7 @@ class ResNet18Classifier:
         self.width = width
         self.eval_batch_size = eval_batch_size
         self.device = device
+        self.cpu_threads = cpu_threads
         self.random_state = random_state
 
     def fit(self, images, y, *, n_classes: Optional[int] = None) -> "ResNet18Classifier":
@@ -101,6 +105,7 @@ class ResNet18Classifier:
         images = _check_images(images, owner)
         y, n_classes = check_labels(y, images.shape[0], n_classes, owner)
         device = resolve_torch_device(self.device, owner)
+        threads = _check_cpu_threads(self.cpu_threads, owner)
         seed = torch_seed(self.random_state, owner)
 
         with torch.random.fork_rng(devices=[]):
@@ -109,15 +114,22 @@ class ResNet18Classifier:
         model.to(device)
         pixels = as_tensor(images).to(device)
         self.mean_, self.std_ = _channel_stats(pixels)
-        _train(model, pixels, as_tensor(y).to(device), self, cfg, torch.Generator().manual_seed(seed))
+        with fixed_cpu_threads(threads, device):
+            _train(model, pixels, as_tensor(y).to(device), self, cfg, torch.Generator().manual_seed(seed))
 
         self.model_ = model.eval()
         self.n_classes_ = n_classes
         return self
 
     def _inputs(self, pixels: torch.Tensor) -> torch.Tensor:
-        """uint8 NHWC → standardised float32 NCHW."""
-        x = pixels.permute(0, 3, 1, 2).float().div_(255.0)
+        """uint8 NHWC → standardised float32 NCHW, contiguous.
+
+        The copy to NCHW order is required, not cosmetic: a permuted NHWC tensor is channels-last in memory,
+        and torch 2.13's oneDNN convolution backward on channels-last inputs with few channels (the
+        ``width=4`` test network) writes past its buffers on one thread (heap corruption, aborts) and gives
+        thread-count-dependent gradients on two. Contiguous NCHW inputs take the plain convolution path.
+        """
+        x = pixels.permute(0, 3, 1, 2).contiguous().float().div_(255.0)
         return (x - self.mean_.view(1, -1, 1, 1)) / self.std_.view(1, -1, 1, 1)
 
     @torch.no_grad()
@@ -126,9 +138,11 @@ class ResNet18Classifier:
         images = _check_images(images, "ResNet18Classifier.decision_function")
         device = self.mean_.device
         out = []
-        for start in range(0, images.shape[0], self.eval_batch_size):
-            chunk = as_tensor(images[start:start + self.eval_batch_size]).to(device)
-            out.append(self.model_(self._inputs(chunk)).cpu())
+        with fixed_cpu_threads(_check_cpu_threads(self.cpu_threads, "ResNet18Classifier.decision_function"),
+                               device):
+            for start in range(0, images.shape[0], self.eval_batch_size):
+                chunk = as_tensor(images[start:start + self.eval_batch_size]).to(device)
+                out.append(self.model_(self._inputs(chunk)).cpu())
         return torch.cat(out).numpy() if out else np.empty((0, self.n_classes_), np.float32)
 
     def predict(self, images) -> np.ndarray:
@@ -149,6 +163,10 @@ def _check_images(images, owner: str) -> np.ndarray:
         raise param_error(owner, "images", "a uint8 array of shape (n_samples, height, width, channels)", arr,
                           exc=TypeError if arr.dtype != np.uint8 else ValueError)
     return arr
+
+
+def _check_cpu_threads(cpu_threads, owner: str) -> Optional[int]:
+    return None if cpu_threads is None else check_int(cpu_threads, owner, "cpu_threads", low=1)
 
 
 def _channel_stats(pixels: torch.Tensor):
