@@ -248,7 +248,8 @@ def estimate_equilibrium_noise(X, *, budget: float, cost_oracle: float, cost_noi
     kmeans_samples = check_int(kmeans_samples, owner, "kmeans_samples", low=n_classes)
     random_state = check_int(random_state, owner, "random_state", low=0)
     rates = [check_float(r, owner, "curve_rates", low=0.0, high=1.0) for r in curve_rates]
-    settings = {"repeats": repeats, "n_pool": int(X.shape[0]), "tolerance": tolerance, "epochs": epochs, "strategy": strategy,
+    settings = {"repeats": repeats, "n_pool": int(X.shape[0]), "tolerance": tolerance, "epochs": epochs,
+                "strategy": strategy,
                 "strategy_params": dict(strategy_params or {}), "coupled": bool(coupled),
                 "pseudo_labels": "given" if labels is not None else "kmeans", "n_classes": n_classes,
                 "test_fraction": test_fraction, "max_samples": max_samples, "kmeans_samples": kmeans_samples,

@@ -58,7 +58,8 @@ def choose_annotator(X, *, budget: float, cost_oracle: float, cost_noisy: float,
 
     X: (N, d) unlabeled pool; ``noise_rate`` η in [0, 1] (a prior, or a pilot estimate: see ``nas.planning.pilot``);
     ``search`` goes to :func:`estimate_equilibrium_noise` (repeats, tolerance, epochs, strategy, random_state, ...).
-    ``tie_tolerance`` defaults to tolerance/2 (spec §3.3(6)); a tie is settled by a coin seeded with random_state.
+    ``tie_tolerance`` defaults to tolerance/2 (spec §3.3(6)), or 0 when n0 is known without a search (t ≥ 1, an
+    unaffordable annotator); a tie is settled by a coin seeded with random_state.
     Pass a precomputed ``estimate`` for the same (B, c_o, c_n) to skip the search.
 
     >>> from nas.demo import digits_data
@@ -71,15 +72,16 @@ def choose_annotator(X, *, budget: float, cost_oracle: float, cost_noisy: float,
     owner = "choose_annotator"
     costs = check_costs(budget, cost_oracle, cost_noisy, owner)
     noise_rate = check_noise_rate(noise_rate, owner)
-    tolerance = search.get("tolerance", 1 / 32)
-    tie_tolerance = tolerance / 2 if tie_tolerance is None else check_float(tie_tolerance, owner, "tie_tolerance",
-                                                                             low=0.0)
+    if tie_tolerance is not None:
+        tie_tolerance = check_float(tie_tolerance, owner, "tie_tolerance", low=0.0)
     if estimate is None:
         estimate = estimate_equilibrium_noise(X, budget=costs.budget, cost_oracle=costs.cost_oracle,
                                               cost_noisy=costs.cost_noisy, n_classes=n_classes, **search)
     elif (estimate.costs.budget, estimate.costs.t) != (costs.budget, costs.t):
         raise ValueError(f"The estimate was made for B={estimate.costs.budget:g}, t={estimate.costs.t:g}; "
                          f"this plan has B={costs.budget:g}, t={costs.t:g}.")
+    if tie_tolerance is None:
+        tie_tolerance = estimate.settings["tolerance"] / 2 if estimate.reason == "search" else 0.0
     decision, sign, choice = decide(noise_rate, estimate.n0, tie_tolerance=tie_tolerance,
                                     random_state=search.get("random_state", 0))
     return Plan(decision=decision, choice=choice, sign=sign, noise_rate=noise_rate, n0=estimate.n0,
@@ -88,16 +90,19 @@ def choose_annotator(X, *, budget: float, cost_oracle: float, cost_noisy: float,
 
 
 def plan_rounds(X, *, round_budgets: Sequence[float], cost_oracle: float, cost_noisy: float,
-                noise_rates, n_classes: int, **search) -> List[Plan]:
-    """Per-round plans: round r uses B = sum(round_budgets[:r+1]) and η = noise_rates[r] (or one η for all);
-    n0 is cached by (B, t), so repeated cumulative budgets cost one search."""
+                noise_rates, n_classes: int, cache: Optional[Dict[tuple, EquilibriumEstimate]] = None,
+                **search) -> List[Plan]:
+    """Per-round plans: round r uses B = sum(round_budgets[:r+1]) and η = noise_rates[r] (or one η for all).
+
+    n0 depends on (B, t) only, so it is cached by that key in ``cache`` (pass the same dict to later calls, e.g.
+    when η is re-estimated after each round, and a cumulative budget already searched costs nothing)."""
     budgets = [check_float(b, "plan_rounds", "round_budgets", low=0.0, low_open=True) for b in round_budgets]
     if not budgets:
         raise ValueError("The 'round_budgets' parameter of plan_rounds must be a non-empty list. Got [] instead.")
     rates = list(noise_rates) if np.ndim(noise_rates) else [noise_rates] * len(budgets)
     if len(rates) != len(budgets):
         raise ValueError(f"plan_rounds needs one noise rate per round ({len(budgets)}); got {len(rates)}.")
-    cache: Dict[tuple, EquilibriumEstimate] = {}
+    cache = {} if cache is None else cache
     plans, spent = [], 0.0
     for b, eta in zip(budgets, rates):
         spent += b

@@ -77,7 +77,7 @@ def decide(noise_rate: float, n0: float, *, tie_tolerance: float = 0.0, random_s
     """Eq. 6.7: (decision, sign). sign(η − n0) = +1 → "oracle", −1 → "noisy"; |η − n0| ≤ tie_tolerance is a tie,
     decided by a seeded coin flip ("random" is returned as the decision, the coin's pick as the third item)."""
     noise_rate = check_noise_rate(noise_rate, "decide")
-    n0 = check_float(n0, "decide", "n0", low=-1.0, high=1.0)
+    n0 = check_float(n0, "decide", "n0", high=1.0)
     tie_tolerance = check_float(tie_tolerance, "decide", "tie_tolerance", low=0.0)
     gap = noise_rate - n0
     if abs(gap) <= tie_tolerance:
