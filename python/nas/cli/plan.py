@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import CLIError
 from ._warnings import grouped_warnings
+from ._workspace_args import parse_params
 
 NAME = "plan"
 HELP = "choose between an accurate oracle and a cheaper noisy annotator for a budget (Algorithm 2)"
@@ -52,6 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"linear-probe epochs per probe (default {DEFAULT_EPOCHS})")
     search.add_argument("--strategy", default="random", choices=SEARCH_STRATEGIES,
                         help="how the simulated annotators select their samples (default random)")
+    search.add_argument("--strategy-param", action="append", metavar="KEY=VALUE",
+                        help="parameter of --strategy (repeatable), e.g. delta=1.25 metric=euclidean")
     search.add_argument("--uncoupled", action="store_true",
                         help="fresh noise draws per search step (the thesis) instead of nested ones")
     search.add_argument("--curve-points", type=int, default=6,
@@ -166,7 +169,9 @@ def run(args) -> int:
         plan = choose_annotator(X, budget=budget, cost_oracle=args.cost_oracle, cost_noisy=args.cost_noisy,
                                 noise_rate=eta, n_classes=n_classes, noise_rate_source=source, pilot=pilot,
                                 repeats=args.repeats, tolerance=args.tolerance, epochs=args.epochs,
-                                strategy=args.strategy, coupled=not args.uncoupled, curve_rates=curve,
+                                strategy=args.strategy, strategy_params=parse_params(args.strategy_param,
+                                                                                     "--strategy-param"),
+                                coupled=not args.uncoupled, curve_rates=curve,
                                 max_samples=args.max_samples, kmeans_samples=args.kmeans_samples,
                                 exclude=exclude, device=args.device, random_state=args.seed,
                                 progress=not args.quiet)

@@ -109,3 +109,14 @@ def test_a_budget_larger_than_the_pool_warns_and_caps():
         est = estimate_equilibrium_noise(X, budget=20, cost_oracle=1, cost_noisy=0.1, n_classes=2,
                                          repeats=1, tolerance=0.5, epochs=5)
     assert est.n_noisy == 48 and est.costs.n_noisy == 200
+
+
+@pytest.mark.parametrize("strategy, params", [("coreset", {}), ("probcover", {"delta": 1.5, "metric": "euclidean"})])
+def test_other_selection_strategies_pick_the_simulated_subsets(strategy, params):
+    rng = np.random.default_rng(0)
+    X = (3 * np.eye(3, 4)[rng.integers(0, 3, 150)] + rng.standard_normal((150, 4))).astype(np.float32)
+    est = estimate_equilibrium_noise(X, budget=9, cost_oracle=1, cost_noisy=0.5, n_classes=3, strategy=strategy,
+                                     strategy_params=params, repeats=2, tolerance=0.5, epochs=10)
+    assert est.settings["strategy"] == strategy and est.n_probes == 4 and 0 < est.n0 < 1
+    with pytest.raises(ValueError, match="'strategy' parameter of estimate_equilibrium_noise"):
+        estimate_equilibrium_noise(X, budget=9, cost_oracle=1, cost_noisy=0.5, n_classes=3, strategy="npc")
