@@ -120,3 +120,26 @@ def test_other_selection_strategies_pick_the_simulated_subsets(strategy, params)
     assert est.settings["strategy"] == strategy and est.n_probes == 4 and 0 < est.n0 < 1
     with pytest.raises(ValueError, match="'strategy' parameter of estimate_equilibrium_noise"):
         estimate_equilibrium_noise(X, budget=9, cost_oracle=1, cost_noisy=0.5, n_classes=3, strategy="npc")
+
+
+def test_bit_identical_at_any_thread_count(digits):
+    import torch
+
+    previous = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            results.append(estimate_equilibrium_noise(digits, budget=20, cost_oracle=1, cost_noisy=0.5,
+                                                      n_classes=10, random_state=5, **FAST))
+    finally:
+        torch.set_num_threads(previous)
+    a, b = results
+    assert a.n0 == b.n0 and np.array_equal(a.acc_oracle, b.acc_oracle)
+    assert [s.accuracies.tolist() for s in a.trace] == [s.accuracies.tolist() for s in b.trace]
+
+
+def test_uncoupled_mode_draws_fresh_noise_per_step(digits):
+    est = estimate_equilibrium_noise(digits, budget=20, cost_oracle=1, cost_noisy=0.5, n_classes=10,
+                                     coupled=False, random_state=0, **FAST)
+    assert est.settings["coupled"] is False and len(est.trace) == 3 and 0 < est.n0 < 1
