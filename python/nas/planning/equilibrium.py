@@ -290,8 +290,8 @@ def estimate_equilibrium_noise(X, *, budget: float, cost_oracle: float, cost_noi
             raise param_error(owner, "labels", f"a 1-D integer array of {X.shape[0]} labels", y)
         y = y.astype(np.int64)[rows]
         if y.min() < 0 or y.max() >= n_classes:
-            raise param_error(owner, "labels", f"labels in [0, {n_classes})", f"label {int(y.max())}",
-                              describe=False)
+            bad = int(y.min()) if y.min() < 0 else int(y.max())
+            raise param_error(owner, "labels", f"labels in [0, {n_classes})", f"label {bad}", describe=False)
         n_kmeans = 0
     else:
         n_kmeans = min(n_rows, kmeans_samples)
@@ -306,7 +306,8 @@ def estimate_equilibrium_noise(X, *, budget: float, cost_oracle: float, cost_noi
     from nas.training._sgd import one_cpu_thread
 
     base = make_strategy(strategy, **dict(strategy_params or {}))
-    probe = _Probe(U[train], U[test], y[test], n_classes, epochs, device, dict(training_params or {}),
+    U_train, y_train = U[train], y[train]  # one object: a strategy's fitted graph is reused across repeats
+    probe = _Probe(U_train, U[test], y[test], n_classes, epochs, device, dict(training_params or {}),
                    classifier_factory)
     model_seeds = [int(np.random.default_rng([random_state, 2, r]).integers(2**62)) for r in range(repeats)]
     n_steps = search_steps(tolerance)
@@ -315,13 +316,13 @@ def estimate_equilibrium_noise(X, *, budget: float, cost_oracle: float, cost_noi
     with one_cpu_thread(device), tqdm(total=total, desc="Algorithm 2 (probes)", disable=not progress) as bar:
         acc_o = []
         for r in range(repeats):
-            picks = _select(base, U[train], n_oracle, np.random.default_rng([random_state, 0, r]))
-            acc_o.append(probe(picks, y[train][picks], model_seeds[r]))
+            picks = _select(base, U_train, n_oracle, np.random.default_rng([random_state, 0, r]))
+            acc_o.append(probe(picks, y_train[picks], model_seeds[r]))
             bar.update(1)
         acc_o = np.asarray(acc_o, dtype=np.float64)
         seconds["oracle_arm"] = time.perf_counter() - start
         start = time.perf_counter()
-        arm = _NoisyArm(probe, base, U[train], y[train], n_noisy, n_classes, repeats, random_state,
+        arm = _NoisyArm(probe, base, U_train, y_train, n_noisy, n_classes, repeats, random_state,
                         bool(coupled), model_seeds)
         lo, hi, trace = 0.0, 1.0, []
         while hi - lo > tolerance:
@@ -337,6 +338,8 @@ def estimate_equilibrium_noise(X, *, budget: float, cost_oracle: float, cost_noi
         start = time.perf_counter()
         curve = {float(rate): arm.accuracies(rate, bar) for rate in rates}
         seconds["curve"] = time.perf_counter() - start
+        bar.total = bar.n  # rates both searched and plotted were trained once
+        bar.refresh()
     return EquilibriumEstimate(n0=(lo + hi) / 2, reason="search", costs=costs, n_oracle=n_oracle, n_noisy=n_noisy,
                                acc_oracle=acc_o, trace=trace, interval=(lo, hi), curve=curve,
                                n_probes=probe.count, n_rows=n_rows, n_train=int(train.size),
