@@ -124,7 +124,7 @@ def plot_filter_metrics(result: ResultLike, path, *, strategies: Optional[Sequen
 
 def plot_experiment(result: ResultLike, out_dir) -> Dict[str, Path]:
     """Both figures under ``out_dir``: accuracy_difference.png/.csv and filter_metrics.png/.csv, plus
-    training_history.png/.csv when the run trained with MTaDCS (its per-epoch diagnostics)."""
+    mtadcs_history.png/.csv when the run trained with MTaDCS (its per-epoch diagnostics)."""
     result = _result(result)
     out = Path(out_dir)
     paths = {"accuracy_difference": plot_accuracy_difference(result, out / "accuracy_difference.png"),
@@ -134,7 +134,7 @@ def plot_experiment(result: ResultLike, out_dir) -> Dict[str, Path]:
         last = max(row["round"] for row in history)
         rows = [row for row in history if row["round"] == last]
         paths["training_history"] = plot_training_history(
-            rows, out / "training_history.png", title=f"MTaDCS diagnostics, last round ({last + 1})")
+            rows, out / "mtadcs_history.png", title=f"MTaDCS diagnostics, last round ({last + 1})")
     return paths
 
 
