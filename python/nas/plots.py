@@ -4,6 +4,8 @@
   one line per strategy (Fig. 4.1–4.5 style).
 - :func:`plot_filter_metrics`: noise precision, noise recall and predicted noise rate of the pre-training filter vs
   E[SPC], one line per strategy, the true noise rate of the labeled set dashed (Fig. 3.1 style).
+- :func:`plot_training_history`: MTaDCS per-epoch diagnostics — confidence-set size, its precision and recall,
+  labels corrected right and wrong — mean ± standard error over the runs of each group.
 
 Figures are drawn on a bare ``matplotlib.figure.Figure`` with the Agg canvas: no pyplot state, no GUI backend.
 """
@@ -19,11 +21,17 @@ from matplotlib.figure import Figure
 
 from .experiment.results import ExperimentResult
 
-__all__ = ["plot_accuracy_difference", "plot_filter_metrics", "plot_experiment", "FILTER_PANELS"]
+__all__ = ["plot_accuracy_difference", "plot_filter_metrics", "plot_experiment", "plot_training_history",
+           "FILTER_PANELS", "HISTORY_PANELS"]
 
 FILTER_PANELS: Tuple[Tuple[str, str], ...] = (("noise_precision", "noise precision"),
                                               ("noise_recall", "noise recall"),
                                               ("predicted_noise_rate", "predicted noise rate"))
+
+HISTORY_PANELS: Tuple[Tuple[Tuple[str, ...], str], ...] = (
+    (("size_G",), "confidence-set size |G|"),
+    (("precision_G", "recall_G"), "precision / recall of G (true labels)"),
+    (("n_flipped_right", "n_flipped_wrong"), "labels corrected per epoch (right / wrong)"))
 
 ResultLike = Union[ExperimentResult, str, Path]
 
@@ -42,7 +50,8 @@ def _draw(ax, series: List[dict], label: str, **style) -> None:
     x = [p["spc"] for p in series]
     mean = [p["mean"] for p in series]
     sem = [0.0 if not math.isfinite(p["sem"]) else p["sem"] for p in series]
-    line, = ax.plot(x, mean, marker="o", label=label, **style)
+    style.setdefault("marker", "o")
+    line, = ax.plot(x, mean, label=label, **style)
     ax.fill_between(x, [m - s for m, s in zip(mean, sem)], [m + s for m, s in zip(mean, sem)],
                     color=line.get_color(), alpha=0.2, linewidth=0)
 
@@ -114,11 +123,65 @@ def plot_filter_metrics(result: ResultLike, path, *, strategies: Optional[Sequen
 
 
 def plot_experiment(result: ResultLike, out_dir) -> Dict[str, Path]:
-    """Both figures under ``out_dir``: accuracy_difference.png/.csv and filter_metrics.png/.csv."""
+    """Both figures under ``out_dir``: accuracy_difference.png/.csv and filter_metrics.png/.csv, plus
+    mtadcs_history.png/.csv when the run trained with MTaDCS (its per-epoch diagnostics)."""
     result = _result(result)
     out = Path(out_dir)
-    return {"accuracy_difference": plot_accuracy_difference(result, out / "accuracy_difference.png"),
-            "filter_metrics": plot_filter_metrics(result, out / "filter_metrics.png")}
+    paths = {"accuracy_difference": plot_accuracy_difference(result, out / "accuracy_difference.png"),
+             "filter_metrics": plot_filter_metrics(result, out / "filter_metrics.png")}
+    history = getattr(result, "training_history", None)
+    if history:
+        last = max(row["round"] for row in history)
+        rows = [row for row in history if row["round"] == last]
+        paths["training_history"] = plot_training_history(
+            rows, out / "mtadcs_history.png", title=f"MTaDCS diagnostics, last round ({last + 1})")
+    return paths
+
+
+def _history_rows(history) -> List[dict]:
+    """A list of per-epoch dicts, from such a list or from one fit's ``MTaDCS.history_`` (dict of arrays)."""
+    if isinstance(history, dict):
+        n = len(history["epoch"])
+        return [{k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in history.items()} for i in range(n)]
+    return list(history)
+
+
+def plot_training_history(history, path, *, group: str = "strategy", title: Optional[str] = None) -> Path:
+    """Per-epoch MTaDCS diagnostics (see ``HISTORY_PANELS``): one panel per quantity, one line per value of
+    ``group`` (all rows one line when the rows lack it), mean ± standard error over the rows of the same group
+    and epoch (e.g. repeats). ``history``: ``MTaDCS.history_`` or a list of per-epoch dicts (the
+    ``training_history`` of an experiment result). Writes ``path`` (PNG) and the plotted numbers (``.csv``)."""
+    from .experiment.results import standard_error
+
+    rows = _history_rows(history)
+    if not rows:
+        raise ValueError("plot_training_history needs at least one epoch of history.")
+    groups: Dict[str, Dict[int, List[dict]]] = {}
+    for row in rows:
+        groups.setdefault(str(row.get(group, "MTaDCS")), {}).setdefault(int(row["epoch"]), []).append(row)
+    fig = Figure(figsize=(4.2 * len(HISTORY_PANELS), 3.8))
+    out_rows = []
+    for i, (fields, label) in enumerate(HISTORY_PANELS):
+        ax = fig.add_subplot(1, len(HISTORY_PANELS), i + 1)
+        for name, epochs in groups.items():
+            for j, field_name in enumerate(fields):
+                series = []
+                for epoch in sorted(epochs):
+                    values = [float(r.get(field_name, math.nan)) for r in epochs[epoch]]
+                    finite = [v for v in values if math.isfinite(v)]
+                    mean = sum(finite) / len(finite) if finite else math.nan
+                    series.append({group: name, "metric": field_name, "epoch": epoch, "spc": epoch,
+                                   "mean": mean, "sem": standard_error(values)})
+                _draw(ax, series, f"{name}: {field_name}" if len(fields) > 1 or len(groups) > 1 else field_name,
+                      linestyle="-" if j == 0 else "--", marker=None)
+                out_rows += [{k: v for k, v in p.items() if k != "spc"} for p in series]
+        ax.set_xlabel("epoch")
+        ax.set_title(label, fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title or "MTaDCS confidence set and label correction per epoch")
+    fig.tight_layout()
+    return _save(fig, Path(path), out_rows)
 
 
 def _default_title(result: ExperimentResult) -> str:

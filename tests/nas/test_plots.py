@@ -55,3 +55,18 @@ def test_plots_from_saved_results_with_a_single_repeat(tmp_path):
     paths = plot_experiment(tmp_path / "results.json", tmp_path / "figures")
     for path in paths.values():
         assert path.exists() and path.with_suffix(".csv").exists()
+
+
+def test_training_history_plot_from_one_mtadcs_fit(tmp_path):
+    from nas.plots import plot_training_history
+
+    history = {"epoch": np.arange(4), "size_G": np.array([5, 9, 12, 12]), "precision_G": np.array([1.0, .9, .8, .8]),
+               "recall_G": np.array([.2, .4, .5, .5]), "n_flipped_right": np.array([0, 0, 3, 1]),
+               "n_flipped_wrong": np.array([0, 0, 1, 0])}
+    png = plot_training_history(history, tmp_path / "history.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = _rows(tmp_path / "history.csv")
+    sizes = [float(r["mean"]) for r in rows if r["metric"] == "size_G"]
+    assert sizes == [5.0, 9.0, 12.0, 12.0]
+    with pytest.raises(ValueError, match="at least one epoch"):
+        plot_training_history([], tmp_path / "empty.png")

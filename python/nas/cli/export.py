@@ -16,6 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                             "samples and save it here (torch.save)")
     parser.add_argument("--epochs", type=int, help="training epochs of the probe (default: the library's)")
     parser.add_argument("--device", default="cpu", help="device for training the probe (cpu or cuda)")
+    parser.add_argument("--training", default="probe", choices=("probe", "mtadcs"),
+                        help="model for --model: probe = linear probe on the predicted-clean samples (default); "
+                             "mtadcs = MTaDCS (seed 002) on all labeled samples, starting from the clean ones")
     add_features_override(parser)
 
 
@@ -23,9 +26,10 @@ def run(args: argparse.Namespace) -> int:
     from nas.workspace import Workspace
 
     with Workspace.open(args.directory, features=args.features) as ws:
-        r = ws.export(args.out, model=args.model, epochs=args.epochs, device=args.device)
+        r = ws.export(args.out, model=args.model, epochs=args.epochs, device=args.device, training=args.training)
     rate = "" if r.predicted_noise_rate is None else f", predicted noise rate {r.predicted_noise_rate:.3f}"
     print(f"wrote {r.n_labeled} labeled samples ({r.n_clean} predicted clean{rate}) -> {r.path}")
     if r.model_path is not None:
-        print(f"wrote the linear probe -> {r.model_path}")
+        what = "the MTaDCS model" if args.training == "mtadcs" else "the linear probe"
+        print(f"wrote {what} -> {r.model_path}")
     return 0

@@ -77,6 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--lr", type=float, help="base learning rate (default 0.025; the paper's ImageNet-50: 0.01)")
     train.add_argument("--batch-size", type=int, help="training batch size (default 100; ImageNet-50: 50)")
     train.add_argument("--device", default="cpu", help="cpu or cuda (selection kernels and training)")
+    add_mtadcs_arguments(train)
 
     run = parser.add_argument_group("run")
     run.add_argument("--repeats", type=int, default=1, help="repetitions with seeds seed, seed+1, ...")
@@ -84,6 +85,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--out", default="nas_out/simulate", help="output directory (results, CSV, plots)")
     run.add_argument("--no-plot", action="store_true", help="write results only")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_mtadcs_arguments(group) -> None:
+    """--training and the MTaDCS options (shared with `nas export`)."""
+    group.add_argument("--training", default="probe", choices=("probe", "mtadcs"),
+                       help="probe: the classifier on the predicted-clean samples (default); mtadcs: MTaDCS "
+                            "(seed 002) on all labeled samples, starting from the filter's clean set")
+    group.add_argument("--mtadcs-epochs", type=int, metavar="N", help="MTaDCS epochs, warm-up included (default 60)")
+    group.add_argument("--mtadcs-warmup", type=int, metavar="N", help="MTaDCS warm-up epochs (default 5)")
+    group.add_argument("--mtadcs-lof-threshold", type=float, metavar="T",
+                       help="a candidate joins the confidence set when its LOF <= T (default 1.5)")
+    group.add_argument("--mtadcs-gamma", type=float, metavar="G", help="label-correction threshold (default 0.8)")
+    group.add_argument("--mtadcs-mixup-alpha", type=float, metavar="A", help="mixup Beta(A, A); 0 = off (default 1)")
+    group.add_argument("--mtadcs-queue-size", type=int, metavar="L", help="contrastive memory bank (default 10000)")
+    group.add_argument("--mtadcs-no-removal", action="store_true", help="MTaDCS without sample removal")
+    group.add_argument("--mtadcs-no-correction", action="store_true", help="MTaDCS without label correction")
+    group.add_argument("--mtadcs-no-contrastive", action="store_true", help="MTaDCS without the contrastive term")
+
+
+def mtadcs_params(args) -> dict:
+    """MTaDCS keyword arguments from the --mtadcs-* flags (only those given)."""
+    named = {"epochs": args.mtadcs_epochs, "warmup_epochs": args.mtadcs_warmup,
+             "lof_threshold": args.mtadcs_lof_threshold, "gamma": args.mtadcs_gamma,
+             "mixup_alpha": args.mtadcs_mixup_alpha, "queue_size": args.mtadcs_queue_size}
+    params = {k: v for k, v in named.items() if v is not None}
+    if args.mtadcs_no_removal:
+        params["sample_removal"] = False
+    if args.mtadcs_no_correction:
+        params["label_correction"] = False
+    if args.mtadcs_no_contrastive:
+        params["contrastive_weight"] = 0.0
+    if params and args.training != "mtadcs":
+        raise CLIError("the --mtadcs-* options need --training mtadcs")
+    return params
 
 
 def _load(path: str, what: str):
@@ -175,7 +210,8 @@ def run(args) -> int:
             filter_params=_filter_params(args), nas_params=_nas_params(args, n_classes, budget_rate),
             framework=framework, train_images=train_images, test_images=test_images, epochs=args.epochs,
             training_params={k: v for k, v in (("lr", args.lr), ("batch_size", args.batch_size)) if v is not None},
-            train_on_all_labeled=args.train_on_all_labeled, repeats=args.repeats, seed=args.seed,
+            train_on_all_labeled=args.train_on_all_labeled, training=args.training,
+            mtadcs_params=mtadcs_params(args), repeats=args.repeats, seed=args.seed,
             device=args.device, out_dir=args.out, progress=not args.quiet)
     print(result.table())
     out = Path(args.out)

@@ -89,11 +89,14 @@ class ExperimentResult:
     accuracy in the same repeat and round), noise-filter metrics, predicted/true noise rate, timings (seconds).
     ``summary``: one dict per (strategy, round) with ``<field>_mean`` and ``<field>_sem`` over repeats.
     ``config``: the settings of the run.
+    ``training_history``: per-epoch diagnostics of trainers that have them (MTaDCS), one dict per (repeat,
+    strategy, round, epoch); saved in results.json and training_history.csv when present.
     """
 
     config: dict
     records: List[dict]
     summary: List[dict] = field(default_factory=list)
+    training_history: List[dict] = field(default_factory=list)
 
     def __post_init__(self):
         if not self.summary:
@@ -105,9 +108,14 @@ class ExperimentResult:
         out.mkdir(parents=True, exist_ok=True)
         paths = {"json": out / "results.json", "records": out / "records.csv", "summary": out / "summary.csv"}
         payload = {"config": self.config, "summary": self.summary, "records": self.records}
+        if self.training_history:
+            payload["training_history"] = self.training_history
         paths["json"].write_text(json.dumps(_json_safe(payload), indent=1, allow_nan=False))
         _write_csv(paths["records"], self.records)
         _write_csv(paths["summary"], self.summary)
+        if self.training_history:
+            paths["training_history"] = out / "training_history.csv"
+            _write_csv(paths["training_history"], self.training_history)
         return paths
 
     @classmethod
@@ -115,7 +123,8 @@ class ExperimentResult:
         """Read a ``results.json`` written by :meth:`save` (missing values come back as NaN)."""
         data = json.loads(Path(path).read_text())
         nan = lambda rows: [{k: (math.nan if v is None else v) for k, v in row.items()} for row in rows]
-        return cls(config=data["config"], records=nan(data["records"]), summary=nan(data["summary"]))
+        return cls(config=data["config"], records=nan(data["records"]), summary=nan(data["summary"]),
+                   training_history=nan(data.get("training_history", [])))
 
     def strategies(self) -> List[str]:
         """Strategy names in the order they were run."""

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from nas_ext._validation import check_choice, check_features, check_int
 
-from ..training import FRAMEWORKS, make_classifier, train_and_evaluate
+from ..training import FRAMEWORKS, TrainResult, make_classifier, train_and_evaluate
 from .budgets import BudgetSchedule, make_schedule
 from .results import ExperimentResult
 from .selection import STRATEGY_NAMES, LabeledSet, Selector, SharedGraphs
@@ -27,6 +27,7 @@ __all__ = ["run"]
 
 log = logging.getLogger(__name__)
 BASELINE = "random"
+TRAININGS = ("probe", "mtadcs")
 FILTER_POOL_MIN = 512
 
 
@@ -59,6 +60,8 @@ class _Settings:
     training_params: dict
     train_on_all_labeled: bool
     device: str
+    training: str = "probe"
+    mtadcs_params: Optional[dict] = None
 
 
 def run(features, true_labels, test_features, test_labels, *, noise, strategies: Sequence[str] = ("random",
@@ -67,7 +70,7 @@ def run(features, true_labels, test_features, test_labels, *, noise, strategies:
         budget_noise_rate: Optional[float] = None, strategy_params: Optional[dict] = None,
         filter_params: Optional[dict] = None, nas_params: Optional[dict] = None, framework: str = "linear",
         train_images=None, test_images=None, epochs: Optional[int] = None, training_params: Optional[dict] = None,
-        train_on_all_labeled: bool = False,
+        train_on_all_labeled: bool = False, training: str = "probe", mtadcs_params: Optional[dict] = None,
         repeats: int = 1, seed: int = 0, device: str = "cpu", out_dir=None,
         progress: bool = True) -> ExperimentResult:
     """Compare query strategies under a simulated noisy annotator (the paper's experiment protocol).
@@ -91,6 +94,12 @@ def run(features, true_labels, test_features, test_labels, *, noise, strategies:
         ``test_images``, uint8 N×H×W×C, 200 epochs); ``epochs`` overrides; ``training_params`` go to the
         classifier (e.g. ``{"lr": 0.01, "batch_size": 50}`` for the paper's ImageNet-50 setting).
     train_on_all_labeled : train on every labeled sample instead of the predicted-clean ones.
+    training : "probe" (the framework's classifier on the predicted-clean samples) or "mtadcs"
+        (``nas.training.MTaDCS`` on every labeled sample, its initial confidence set = the filter's clean set, or
+        all samples with ``train_on_all_labeled``; backbone "mlp" for framework "linear", "resnet18" for images).
+        ``mtadcs_params`` go to MTaDCS (``epochs`` there, not the probe's ``epochs``). Its per-epoch diagnostics
+        (confidence-set size, precision/recall against the annotator's truth, corrections right/wrong) are in
+        ``result.training_history``; its last-epoch values in the records as ``mtadcs_*``.
     repeats, seed : repeat r uses seed + r for the noise, the strategies, the filter and the training.
     out_dir : when given, results.json, records.csv and summary.csv are written there.
 
@@ -103,19 +112,25 @@ def run(features, true_labels, test_features, test_labels, *, noise, strategies:
                           train_images, test_images)
     repeats = check_int(repeats, "run", "repeats", low=1)
     seed = check_int(seed, "run", "seed", low=0)
+    check_choice(training, "run", "training", TRAININGS)
     settings = _settings(data, noise=noise, strategies=strategies, noise_filter=noise_filter,
                          samples_per_class=samples_per_class, budget=budget, n_rounds=n_rounds,
                          budget_noise_rate=budget_noise_rate, strategy_params=strategy_params,
                          filter_params=filter_params, nas_params=nas_params, framework=framework, epochs=epochs,
                          training_params=training_params, train_on_all_labeled=train_on_all_labeled,
                          device=device)
+    settings.training, settings.mtadcs_params = training, dict(mtadcs_params or {})
     total = repeats * len(settings.strategies) * settings.schedule.n_rounds
     records: List[dict] = []
+    history: List[dict] = []
     graphs = SharedGraphs()
     with tqdm(total=total, desc="rounds x strategies x repeats", disable=not progress) as bar:
         for repeat in range(repeats):
             records += _run_repeat(data, settings, graphs, repeat, seed + repeat, bar)
-    result = ExperimentResult(config=_config(data, settings, repeats, seed), records=records)
+    for record in records:
+        history += record.pop("_training_history", [])
+    result = ExperimentResult(config=_config(data, settings, repeats, seed), records=records,
+                              training_history=history)
     if out_dir is not None:
         result.save(out_dir)
     return result
@@ -236,6 +251,8 @@ def _run_strategy(data: _Data, settings: _Settings, graphs: SharedGraphs, name: 
                             _stream(seed, name, round_), seed)
         record.update(repeat=repeat, seed=seed, strategy=name, round=round_, round_budget=round_budget,
                       budget=settings.schedule.cumulative[round_], spc=settings.schedule.spc[round_])
+        for row in record.get("_training_history", []):
+            row.update(repeat=repeat, seed=seed, strategy=name, round=round_)
         records.append(record)
         bar.update(1)
     return records
@@ -253,12 +270,48 @@ def _run_round(data: _Data, settings: _Settings, selector: Selector, noise_filte
     labeled.is_clean = _filter_labeled(noise_filter, data, labeled, rng)
     filter_seconds = time.perf_counter() - start
 
-    classifier = make_classifier(settings.framework, epochs=settings.epochs, device=settings.device,
-                                 random_state=seed, **settings.training_params)
-    trained = train_and_evaluate(classifier, data.train_inputs[labeled.indices], labeled.labels,
-                                 data.test_inputs, data.y_test, is_clean=labeled.is_clean,
-                                 n_classes=data.n_classes, train_on_all_labeled=settings.train_on_all_labeled)
-    return _measurements(labeled, annotator, query, trained, query_seconds, filter_seconds)
+    if settings.training == "mtadcs":
+        trained, extra = _train_mtadcs(data, settings, labeled, seed)
+    else:
+        classifier = make_classifier(settings.framework, epochs=settings.epochs, device=settings.device,
+                                     random_state=seed, **settings.training_params)
+        trained = train_and_evaluate(classifier, data.train_inputs[labeled.indices], labeled.labels,
+                                     data.test_inputs, data.y_test, is_clean=labeled.is_clean,
+                                     n_classes=data.n_classes, train_on_all_labeled=settings.train_on_all_labeled)
+        extra = {}
+    record = _measurements(labeled, annotator, query, trained, query_seconds, filter_seconds)
+    record.update(extra)
+    return record
+
+
+def _train_mtadcs(data: _Data, settings: _Settings, labeled: LabeledSet, seed: int) -> tuple:
+    """MTaDCS on every labeled sample, G0 = the filter's clean set (all of them when it is empty or with
+    train_on_all_labeled); the annotator's true labels feed its diagnostics only."""
+    from nas.training import MTaDCS
+
+    start = time.perf_counter()
+    is_clean = np.asarray(labeled.is_clean, dtype=bool)
+    fell_back = not settings.train_on_all_labeled and not is_clean.any()
+    initial = None if settings.train_on_all_labeled or fell_back else is_clean
+    if fell_back:
+        log.warning("the noise filter marked all %d labeled samples as noisy; MTaDCS starts from all of them",
+                    is_clean.size)
+    params = dict(settings.mtadcs_params)
+    params.setdefault("backbone", "mlp" if settings.framework == "linear" else "resnet18")
+    model = MTaDCS(device=settings.device, random_state=seed, **params)
+    model.fit(data.train_inputs[labeled.indices], labeled.labels, n_classes=data.n_classes, initial_set=initial,
+              y_true=data.y_true[labeled.indices])
+    accuracy = model.score(data.test_inputs, data.y_test)
+    h = model.history_
+    trained = TrainResult(accuracy=accuracy, n_train=int(model.in_confidence_set_.sum()), fell_back_to_all=fell_back,
+                          seconds=time.perf_counter() - start)
+    extra = {"mtadcs_size_G": int(h["size_G"][-1]), "mtadcs_precision_G": float(h["precision_G"][-1]),
+             "mtadcs_recall_G": float(h["recall_G"][-1]),
+             "mtadcs_flipped_right": int(h["n_flipped_right"].sum()),
+             "mtadcs_flipped_wrong": int(h["n_flipped_wrong"].sum()),
+             "_training_history": [{k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in h.items()}
+                                   for i in range(len(h["epoch"]))]}
+    return trained, extra
 
 
 def _filter_labeled(noise_filter, data: _Data, labeled: LabeledSet, rng: np.random.Generator) -> np.ndarray:
@@ -315,5 +368,6 @@ def _config(data: _Data, settings: _Settings, repeats: int, seed: int) -> dict:
             "cumulative_budgets": settings.schedule.cumulative, "spc": settings.schedule.spc,
             "framework": settings.framework, "epochs": settings.epochs,
             "training_params": settings.training_params,
-            "train_on_all_labeled": settings.train_on_all_labeled, "repeats": repeats, "seed": seed,
+            "train_on_all_labeled": settings.train_on_all_labeled, "training": settings.training,
+            "mtadcs_params": settings.mtadcs_params, "repeats": repeats, "seed": seed,
             "device": settings.device}

@@ -225,12 +225,17 @@ class Workspace:
         return build_status(self._store)
 
     def export(self, out: PathLike, *, model: Optional[PathLike] = None, epochs: Optional[int] = None,
-               device: str = "cpu") -> ExportResult:
-        """Write every labeled sample with its label, clean flag and filter score; optionally a linear probe.
+               device: str = "cpu", training: str = "probe", mtadcs_params: Optional[dict] = None) -> ExportResult:
+        """Write every labeled sample with its label, clean flag and filter score; optionally a trained model:
+        ``training="probe"`` a linear probe on the predicted-clean samples, ``"mtadcs"`` MTaDCS (seed 002) on all
+        labeled samples starting from the clean ones (``mtadcs_params`` go to ``nas.training.MTaDCS``).
 
         The clean flags come from the filter run on exactly the current labeled set: the one stored
         with the last query when no label arrived since, otherwise a new run (stored, purpose 'export').
         """
+        if training not in ("probe", "mtadcs"):
+            raise ValueError(f"The 'training' parameter of Workspace.export must be one of {{'probe', 'mtadcs'}}. "
+                             f"Got {training!r} instead.")
         samples, labels = self.labeled()
         if len(samples) == 0:
             raise WorkspaceError("nothing to export yet: no label has been recorded (run `nas annotate`).")
@@ -249,9 +254,14 @@ class Workspace:
         model_path = None
         if model is not None:
             clean = np.array([clean_of[int(s)] for s in samples], dtype=bool)
-            model_path = selection.train_probe(self.features(), samples[clean], labels[clean],
-                                               classes=classes, path=Path(model), seed=self.config.seed,
-                                               epochs=epochs, device=device)
+            if training == "mtadcs":
+                model_path = selection.train_mtadcs(self.features(), samples, labels, clean, classes=classes,
+                                                    path=Path(model), seed=self.config.seed, epochs=epochs,
+                                                    device=device, params=mtadcs_params)
+            else:
+                model_path = selection.train_probe(self.features(), samples[clean], labels[clean],
+                                                   classes=classes, path=Path(model), seed=self.config.seed,
+                                                   epochs=epochs, device=device)
         return ExportResult(path=path, n_labeled=len(samples), n_clean=int(sum(run.is_clean)),
                             predicted_noise_rate=run.predicted_noise_rate, model_path=model_path)
 

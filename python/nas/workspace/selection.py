@@ -229,3 +229,38 @@ def train_probe(X: np.ndarray, samples: np.ndarray, labels: np.ndarray, *, class
     torch.save(checkpoint, tmp)
     tmp.replace(path)
     return path
+
+
+def train_mtadcs(X: np.ndarray, samples: np.ndarray, labels: np.ndarray, is_clean: np.ndarray, *,
+                 classes: Sequence[str], path: Path, seed: int, epochs: Optional[int], device: str,
+                 params: Optional[dict] = None) -> Path:
+    """Train ``nas.training.MTaDCS`` on every labeled sample, its confidence set starting from the filter's clean
+    flags (all samples when none is clean), and save the model with its corrected labels (torch.save, atomic)."""
+    import torch
+
+    from nas.training import MTaDCS
+
+    if samples.size == 0:
+        raise WorkspaceError("no labeled sample to train MTaDCS on.")
+    kwargs = dict(params or {})
+    if epochs is not None:
+        kwargs["epochs"] = int(epochs)
+        kwargs.setdefault("warmup_epochs", min(5, int(epochs)))
+    model = MTaDCS(random_state=seed, device=device, **kwargs)
+    initial = is_clean if is_clean.any() else None
+    model.fit(np.asarray(X[samples]), labels, n_classes=len(classes), initial_set=initial)
+    checkpoint = {"format": "nas.training.MTaDCS: model = Network(encoder, projection_dim, n_classes) of "
+                            "nas.training._mtadcs_nets; logits = model(features)[1]",
+                  "state_dict": {k: v.cpu() for k, v in model.model_.state_dict().items()},
+                  "params": {k: v for k, v in vars(model).items() if not k.endswith("_") and k != "device"},
+                  "classes": list(classes), "n_features": int(X.shape[1]),
+                  "samples": torch.from_numpy(np.ascontiguousarray(samples, dtype=np.int64)),
+                  "corrected_labels": torch.from_numpy(model.labels_),
+                  "in_confidence_set": torch.from_numpy(model.in_confidence_set_),
+                  "history": {k: v.tolist() for k, v in model.history_.items()}}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(checkpoint, tmp)
+    tmp.replace(path)
+    return path
