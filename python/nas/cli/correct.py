@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     sub.required = True
     _simulate_arguments(sub.add_parser("simulate", help="compare ALC and its baselines on simulated noise"))
+    from . import correct_workspace
+
+    correct_workspace.add_subcommands(sub)
 
 
 def _alc_arguments(p: argparse.ArgumentParser) -> None:
@@ -128,7 +131,11 @@ def _simulate(args) -> int:
         result = simulate(X, y, X_test, y_test, noise=noise, budget=args.budget, batch_size=args.batch,
                           methods=args.methods, repeats=args.repeats, seed=args.seed, n_classes=n_classes,
                           params=alc_params(args), progress=not args.quiet)
-    print(correction_table(result))
+    print(correction_table(result, ("hit_rate", "accuracy", "redundancy")))
+    auroc = [r["weight_auroc_mean"] for r in result.summary if r["round"] == 0 and "weight_auroc_mean" in r
+             and r["weight_auroc_mean"] == r["weight_auroc_mean"]]
+    if auroc:
+        print(f"\nAUROC of -alpha for a wrong label, after round 0's training: {auroc[0]:.3f}")
     out = Path(args.out)
     written = list(result.save(out).values())
     if not args.no_plot:
@@ -138,4 +145,8 @@ def _simulate(args) -> int:
 
 
 def run(args) -> int:
-    return _simulate(args)
+    if args.action == "simulate":
+        return _simulate(args)
+    from . import correct_workspace
+
+    return correct_workspace.run(args)

@@ -129,9 +129,13 @@ class ActiveLabelCorrection:
         self.progress = bool(progress)
 
     # ---- setup -------------------------------------------------------------------------------------------
-    def fit(self, X, y, *, n_classes: Optional[int] = None, graph=None) -> "ActiveLabelCorrection":
+    def fit(self, X, y, *, n_classes: Optional[int] = None, graph=None, relabelled=None,
+            start_round: int = 0) -> "ActiveLabelCorrection":
         """Take the pool: features ``X`` (n, d) (fixed embeddings; NaN/inf are an error) and its observed labels
-        ``y`` (n,) in [0, n_classes). Builds the kNN graph (for 'alc', or uses ``graph``) and trains round 0."""
+        ``y`` (n,) in [0, n_classes). Builds the kNN graph (for 'alc', or uses ``graph``) and trains round
+        ``start_round``. To resume (a workspace), pass the current labels as ``y``, the samples already
+        re-labelled as ``relabelled`` (bool (n,)) and the number of rounds done as ``start_round``: the
+        selection is then the one an uninterrupted ``run`` would make with the same labels."""
         owner = "ActiveLabelCorrection.fit"
         self.X_ = check_features(X, owner, "X", min_rows=2)
         self.y_observed_, self.n_classes_ = check_labels(y, self.X_.shape[0], n_classes, owner)
@@ -141,8 +145,13 @@ class ActiveLabelCorrection:
                               self.n_neighbors)
         self.y_ = self.y_observed_.copy()
         self.relabelled_ = np.zeros(n, dtype=bool)
+        if relabelled is not None:
+            mask = np.asarray(relabelled)
+            if mask.dtype != bool or mask.shape != (n,):
+                raise param_error(owner, "relabelled", f"a boolean mask of shape ({n},)", mask)
+            self.relabelled_ = mask.copy()
         self.order_: List[int] = []
-        self.round_ = 0
+        self.round_ = check_int(start_round, owner, "start_round", low=0)
         self._seed = int(np.random.SeedSequence(self.random_state).generate_state(1)[0]) \
             if self.random_state is None else int(self.random_state)
         self.graph_ = graph
