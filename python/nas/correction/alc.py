@@ -293,6 +293,10 @@ class ActiveLabelCorrection:
             before = self.y_[picks].copy()
             self.update(picks, answers)
             history.append(self._record(self.round_, picks, before, X_test, y_test, y_true, graph))
+            row = history[-1]
+            logger.info("%s round %d: %d queried, %d labels changed, redundancy %.2f, accuracy %.2f, "
+                        "selection %.2fs", self.method, row["round"], row["batch"], row["n_fixed"],
+                        row["redundancy"], row["accuracy"], row["time_select"])
         return CorrectionResult(labels=self.y_.copy(), relabelled=self.relabelled_.copy(),
                                 order=np.asarray(self.order_, dtype=np.int64), alpha=self.alpha_.copy(),
                                 history=history)

@@ -230,10 +230,17 @@ class CorrectionWorkspace:
         seconds = time.perf_counter() - start
         r = len(rounds) + 1
         with self._store.transaction() as c:
-            c.execute("INSERT INTO correction_rounds (round, batch_size, method, created_at, seconds) "
-                      "VALUES (?, ?, ?, ?, ?)", (r, int(picks.size), settings["method"], time.time(), seconds))
-            c.executemany("INSERT INTO correction_queue (round, position, sample) VALUES (?, ?, ?)",
-                          [(r, p, int(s)) for p, s in enumerate(picks)])
+            if c.execute("SELECT 1 FROM correction_rounds WHERE round = ?", (r,)).fetchone() is not None:
+                done = True     # another `queue` recorded this round while we selected: hand that one out
+            else:
+                done = False
+                c.execute("INSERT INTO correction_rounds (round, batch_size, method, created_at, seconds) "
+                          "VALUES (?, ?, ?, ?, ?)", (r, int(picks.size), settings["method"], time.time(), seconds))
+                c.executemany("INSERT INTO correction_queue (round, position, sample) VALUES (?, ?, ?)",
+                              [(r, p, int(s)) for p, s in enumerate(picks)])
+        if done:
+            return self._batch(r, self.rounds()[r - 1][1], set(self.corrections()), out, new=False)
+        logger.info("correction round %d: %d samples queued in %.2fs", r, picks.size, seconds)
         return self._batch(r, tuple(int(s) for s in picks), answered, out, new=True)
 
     def _model(self, relabelled: np.ndarray, start_round: int):

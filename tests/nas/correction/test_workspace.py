@@ -98,3 +98,25 @@ def test_bad_imports_and_states_are_clear_errors(pool):
         assert ws.status()["n_imported"] == 0
         with pytest.raises(ValueError, match="method"):
             ws.import_labels(tmp / "noisy.csv", method="nope")
+
+
+def test_two_queue_commands_at_once_hand_out_one_round(pool):
+    tmp, *_ = pool
+    with CorrectionWorkspace.open(tmp / "ws") as ws:
+        ws.import_labels(tmp / "noisy.csv", batch_size=5, params=PARAMS)
+    first, second = CorrectionWorkspace.open(tmp / "ws"), CorrectionWorkspace.open(tmp / "ws")
+    try:
+        model = second._model
+        other = {}
+
+        def racing_model(*args, **kwargs):            # the other process commits while this one selects
+            other["batch"] = first.queue()
+            return model(*args, **kwargs)
+
+        second._model = racing_model
+        batch = second.queue()
+        assert not batch.new and batch.samples == other["batch"].samples and batch.round == 1
+        assert len(second.rounds()) == 1
+    finally:
+        first.close()
+        second.close()
