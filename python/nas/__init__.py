@@ -1,7 +1,8 @@
 """nas: active learning with a noisy annotator (Noise-Aware Active Sampling)."""
 __version__ = "0.1.0"
 
-_LAZY = {"NAS": "meta", "NASResult": "meta", "make_selector": "meta"}
+_LAZY = {"NAS": "meta", "NASResult": "meta", "make_selector": "meta",
+         "ActiveLabelCorrection": "correction"}
 
 __all__ = ["__version__", *_LAZY]
 

@@ -11,7 +11,8 @@ import os
 import sys
 from typing import List, Optional
 
-VERB_MODULES: List[str] = ["demo", "simulate", "init", "query", "annotate", "status", "export", "bench", "plan"]
+VERB_MODULES: List[str] = ["demo", "simulate", "init", "query", "annotate", "status", "export", "bench", "plan",
+                           "correct"]
 
 
 class CLIError(Exception):
