@@ -5,10 +5,10 @@
 2. Verifies the graph against the exact rule on a random subsample of rows: each sampled row's neighbours
    recomputed by brute force over all N rows (float64 products of the kernel's float32 rows) -> recall and
    precision of the edges (both must be 1: the pruning is a proof, not a heuristic).
-3. ``--low-memory``: the same build in a child process with ``low_memory=True`` (working copy in a temporary
+3. Unless ``--no-low-memory``: the same build in a child process with ``low_memory=True`` (working copy in a temporary
    file, pages released as the tiles stream): its peak RSS against the feature file's size.
 
-Usage: python bench/bench_million.py [--n 1000000] [--pool DIR] [--degree 32] [--verify 500] [--low-memory]
+Usage: python bench/bench_million.py [--n 1000000] [--pool DIR] [--degree 32] [--verify 500] [--no-low-memory]
 The end-to-end NAS round on the same pool is `nas simulate` (see bench/RESULTS.md for the command).
 """
 from __future__ import annotations
@@ -81,30 +81,19 @@ def verify(path: str, g, delta: float, n_rows: int, seed: int = 0) -> dict:
             "precision": common / max(found, 1)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--pool", default="/tmp/nas_pool_1m")
-    parser.add_argument("--degree", type=float, default=32.0)
-    parser.add_argument("--delta", type=float)
-    parser.add_argument("--verify", type=int, default=500)
-    parser.add_argument("--low-memory", action="store_true")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    pool = Path(args.pool)
+def report(n: int, pool_dir: str, degree: float = 32.0, delta=None, n_verify: int = 500,
+           low_memory: bool = True) -> str:
+    """Write the pool if needed, build, verify and (``low_memory``) rebuild streamed; the markdown section."""
+    pool = Path(pool_dir)
     path = str(pool / "features.npy")
-    if args.child:  # a fresh process, so that VmHWM is the build's own
-        result, _ = build(path, args.delta, low_memory=True)
-        print(json.dumps({k: v for k, v in result.items() if k != "meta"} | {"meta": result["meta"]}))
-        return
-    if not (pool / "features.npy").exists():
+    if not (pool / "features.npy").exists() or np.load(path, mmap_mode="r").shape[0] != n:
         t0 = time.perf_counter()
-        write_pool(pool, args.n)
-        print(f"pool written in {time.perf_counter() - t0:.0f} s")
+        write_pool(pool, n)
+        print(f"pool written in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     from nas.profiling import choose_delta
 
     X = np.load(path, mmap_mode="r")
-    delta = args.delta or choose_delta(X, args.degree, columns=50_000)
+    delta = delta or choose_delta(X, degree, columns=50_000)
     roof = matmul_peak_gflops()
     result, g = build(path, delta, low_memory=False)
     roof = max(roof, matmul_peak_gflops())
@@ -112,7 +101,7 @@ def main() -> None:
     fraction = result["meta"]["work_fraction"]
     lines = [f"Machine: {machine()} (shared with other developers' jobs; load average {os.getloadavg()[0]:.1f})",
              "", f"Pool: {n:,} x {d} float32 memmap ({os.path.getsize(path) / 2**30:.2f} GiB), bench/_pool.py "
-             f"(14 classes x 20 modes), cosine delta = {delta:.4f} (mean degree ~{args.degree:g} from a sample).",
+             f"(14 classes x 20 modes), cosine delta = {delta:.4f} (mean degree ~{degree:g} from a sample).",
              "", "| stage | seconds |", "|---|---:|"]
     for stage, seconds in result["meta"]["seconds"].items():
         lines.append(f"| {stage} | {seconds:.1f} |")
@@ -126,21 +115,45 @@ def main() -> None:
               f"(~{n * (n + 1) * d / (0.53 * roof * 1e9) / 60:.0f} min at its measured 53% of the roof).",
               f"Peak RSS of the process {result['peak_rss_mib']:.0f} MiB (features memmapped; the float32 working "
               "copy in memory)."]
-    if args.verify:
+    if n_verify:
         t0 = time.perf_counter()
-        v = verify(path, g, delta, args.verify)
+        v = verify(path, g, delta, n_verify)
         lines.append(f"Verification on {v['rows']} random rows against a brute-force scan of all {n:,} rows "
                      f"({time.perf_counter() - t0:.0f} s): {v['exact_edges']:,} exact edges, {v['graph_edges']:,} in "
                      f"the graph, edge recall **{v['recall']:.4f}**, precision **{v['precision']:.4f}**.")
     del g
-    if args.low_memory:
+    if low_memory:
         child = subprocess.run([sys.executable, __file__, "--child", "--pool", str(pool), "--delta", repr(delta)],
                                capture_output=True, text=True, check=True)
         low = json.loads(child.stdout.strip().splitlines()[-1])
         lines.append(f"low_memory=True in a fresh process: {low['seconds']:.1f} s, {low['edges']:,} edges, peak RSS "
                      f"**{low['peak_rss_mib']:.0f} MiB** for a {os.path.getsize(path) / 2**20:.0f} MiB feature file "
                      f"(RSS before the call {low['rss_before_mib']:.0f} MiB; CSR {low['csr_mib']:.0f} MiB).")
-    print("\n".join(lines))
+    return "\n".join(lines)
+
+
+def run(quick: bool) -> str:
+    """`make bench`: 1M rows (about 15 minutes on 2 shared cores; --quick: 100k rows)."""
+    n = 100_000 if quick else 1_000_000
+    return report(n, f"/tmp/nas_pool_{n}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--pool", help="pool directory (default /tmp/nas_pool_N)")
+    parser.add_argument("--degree", type=float, default=32.0)
+    parser.add_argument("--delta", type=float)
+    parser.add_argument("--verify", type=int, default=500)
+    parser.add_argument("--no-low-memory", action="store_true")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    pool = args.pool or f"/tmp/nas_pool_{args.n}"
+    if args.child:  # a fresh process, so that VmHWM is the build's own
+        result, _ = build(str(Path(pool) / "features.npy"), args.delta, low_memory=True)
+        print(json.dumps(result))
+        return
+    print(report(args.n, pool, args.degree, args.delta, args.verify, not args.no_low_memory))
 
 
 if __name__ == "__main__":
