@@ -36,7 +36,7 @@ _U = 2.0 ** -24
 _KMEANS_ITERATIONS = 12
 _SAMPLE_PER_CELL = 40
 _ASSIGN_ROWS = 4096
-_MAX_NEEDS_PER_ROW = 48  # per-row neighbour-cell lists up to this many entries per row (16 bytes each)
+_MAX_NEEDS_PER_ROW = 32  # per-row neighbour-cell lists up to this many entries per row (8 bytes each)
 
 
 def default_n_cells(n: int) -> int:
@@ -143,8 +143,8 @@ def plan_cells(X: np.ndarray, metric: str, delta: float, *, n_cells: Optional[in
                 if n_needs > max_needs:  # too little structure for per-row lists: whole cells only
                     need_rows = need_cells = None
                 else:
-                    need_rows.append(local[other].astype(np.int64) + start)
-                    need_cells.append(cell[other].astype(np.int64))
+                    need_rows.append((local[other] + start).astype(np.int32))
+                    need_cells.append(cell[other].astype(np.int32))
             release_pages(X)
             bar.update(rows.shape[0])
     keep = lower < eps
@@ -198,8 +198,9 @@ class NeedGroups:
 def _need_groups(rows: np.ndarray, cells: np.ndarray, assign: np.ndarray, order: np.ndarray, k: int) -> NeedGroups:
     position = np.empty(order.shape[0], dtype=np.int64)
     position[order] = np.arange(order.shape[0], dtype=np.int64)
+    rows = rows.astype(np.int64)
     pos = position[rows]
-    group = assign[rows] * k + cells
+    group = assign[rows] * k + cells.astype(np.int64)
     sort = np.lexsort((pos, group))
     group, pos = group[sort], pos[sort]
     firsts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if group.size else np.zeros(0, dtype=np.int64)
