@@ -86,13 +86,31 @@ nas::RadiusGraphBuilder make_radius_builder(const FloatMatrix& X, const py::obje
     return nas::RadiusGraphBuilder(X.data(), X.shape(0), X.shape(1), norms, kind, delta, isa);
 }
 
-int64_t radius_add_tile(nas::RadiusGraphBuilder& self, const FloatMatrix& dots, int64_t row0, int64_t col0) {
+int64_t radius_add_tile(nas::RadiusGraphBuilder& self, const FloatMatrix& dots, int64_t row0, int64_t col0,
+                        int64_t order_key) {
     if (dots.ndim() != 2)
         nas::bad_argument("RadiusGraphBuilder.add_tile", "dots", "a 2-D float32 array", nas::to_str(dots.ndim()) + " dimensions");
     const float* data = dots.data();
     const int64_t m = dots.shape(0), k = dots.shape(1);
     py::gil_scoped_release release;
-    return self.add_tile(data, row0, m, col0, k);
+    return self.add_tile(data, row0, m, col0, k, order_key);
+}
+
+int64_t radius_add_tile_indexed(nas::RadiusGraphBuilder& self, const FloatMatrix& dots,
+                                py::array_t<int64_t, py::array::c_style> rows,
+                                py::array_t<int64_t, py::array::c_style> cols, int64_t order_key) {
+    const char* fn = "RadiusGraphBuilder.add_tile_indexed";
+    if (dots.ndim() != 2) nas::bad_argument(fn, "dots", "a 2-D float32 array", nas::to_str(dots.ndim()) + " dimensions");
+    if (rows.ndim() != 1 || rows.shape(0) != dots.shape(0))
+        nas::bad_argument(fn, "rows", "a 1-D int64 array of dots.shape[0] indices", nas::to_str(rows.size()));
+    if (cols.ndim() != 1 || cols.shape(0) != dots.shape(1))
+        nas::bad_argument(fn, "cols", "a 1-D int64 array of dots.shape[1] indices", nas::to_str(cols.size()));
+    const float* data = dots.data();
+    const int64_t* r = rows.data();
+    const int64_t* c = cols.data();
+    const int64_t m = dots.shape(0), k = dots.shape(1);
+    py::gil_scoped_release release;
+    return self.add_tile_indexed(data, r, m, c, k, order_key);
 }
 
 py::tuple radius_assemble(nas::RadiusGraphBuilder& self) {
@@ -116,8 +134,11 @@ void bind_radius_graph(py::module_& m) {
         "unchanged while the builder is used.")
         .def(py::init(&make_radius_builder), py::arg("X").noconvert(), py::arg("sq_norms"), py::arg("metric"),
              py::arg("delta"), py::arg("isa") = "auto", py::keep_alive<1, 2>())
-        .def("add_tile", &radius_add_tile, py::arg("dots").noconvert(), py::arg("row0"), py::arg("col0"),
+        .def("add_tile", &radius_add_tile, py::arg("dots").noconvert(), py::arg("row0"), py::arg("col0"), py::arg("order_key") = -1,
              "Keep the pairs i < j of one tile of dot products; returns the number of pairs so far.")
+        .def("add_tile_indexed", &radius_add_tile_indexed, py::arg("dots").noconvert(), py::arg("rows").noconvert(),
+             py::arg("cols").noconvert(), py::arg("order_key"),
+             "Scan a tile over chosen rows and columns (all columns above all rows); returns the pairs kept so far.")
         .def("assemble", &radius_assemble, "Build the CSR (indptr int64, indices int32, dist float32).")
         .def_property_readonly("isa", &nas::RadiusGraphBuilder::isa)
         .def_property_readonly("n_pairs", &nas::RadiusGraphBuilder::n_pairs)

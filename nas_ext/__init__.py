@@ -23,10 +23,11 @@ from .diffusion import diffuse, gaussian_weights
 from .graph import Graph
 from .kcenter import kcenter_greedy
 from .knn import graph_from_neighbours, knn_graph
-from .radius import radius_graph
+from .radius import estimate_radius_edges, radius_graph
 
 __all__ = ["build_info", "set_num_threads", "get_num_threads", "CoverageState", "Graph", "diffuse",
-           "gaussian_weights", "graph_from_neighbours", "kcenter_greedy", "knn_graph", "radius_graph"]
+           "estimate_radius_edges", "gaussian_weights", "graph_from_neighbours", "kcenter_greedy", "knn_graph",
+           "radius_graph"]
 
 
 def build_info() -> dict:

@@ -38,10 +38,12 @@ using ExactFn = double (*)(const float*, const float*, int64_t, bool);
 struct RadiusGraphBuilder::Scan {
     const float* dots;
     int64_t k, row0, col0;
+    const int64_t* row_ids;  // add_tile_indexed: global row of tile row a (else row0 + a)
+    const int64_t* col_ids;  // add_tile_indexed: global column of tile column b (else col0 + b)
     const float* X;
     int64_t d;
     bool euclidean;
-    const float* col_term;  // euclidean: indexed by global column
+    const float* col_term;  // euclidean: indexed by tile column (already offset / gathered)
     const float* row_term;  // euclidean: indexed by global row
     float cosine_candidate;
     float delta;
@@ -80,22 +82,26 @@ inline void keep_if_within(const Scan& s, int64_t i, int64_t j, std::vector<Radi
     if (dist < s.delta) out.push_back({static_cast<int32_t>(i), static_cast<int32_t>(j), dist});
 }
 
-// First column (tile-local) of row a that lies strictly above the diagonal.
+// First column (tile-local) of row a that lies strictly above the diagonal (indexed tiles: all of them).
 inline int64_t first_column(const Scan& s, int64_t a) {
+    if (s.row_ids != nullptr) return 0;
     return std::min(s.k, std::max<int64_t>(0, s.row0 + a + 1 - s.col0));
 }
 
+inline int64_t row_of(const Scan& s, int64_t a) { return s.row_ids != nullptr ? s.row_ids[a] : s.row0 + a; }
+inline int64_t col_of(const Scan& s, int64_t b) { return s.col_ids != nullptr ? s.col_ids[b] : s.col0 + b; }
+
 void scan_row_scalar(const Scan& s, int64_t a, std::vector<RadiusPair>& out) {
-    const int64_t i = s.row0 + a;
+    const int64_t i = row_of(s, a);
     const float* g = s.dots + a * s.k;
     if (s.euclidean) {
         const float thr = s.row_term[i];
-        const float* c = s.col_term + s.col0;
+        const float* c = s.col_term;
         for (int64_t b = first_column(s, a); b < s.k; ++b)
-            if (std::fma(-2.0f, g[b], c[b]) < thr) keep_if_within(s, i, s.col0 + b, out);
+            if (std::fma(-2.0f, g[b], c[b]) < thr) keep_if_within(s, i, col_of(s, b), out);
     } else {
         for (int64_t b = first_column(s, a); b < s.k; ++b)
-            if (1.0f - g[b] < s.cosine_candidate) keep_if_within(s, i, s.col0 + b, out);
+            if (1.0f - g[b] < s.cosine_candidate) keep_if_within(s, i, col_of(s, b), out);
     }
 }
 
@@ -159,9 +165,9 @@ __attribute__((target("avx512f"))) double exact_distance_avx512(const float* x, 
 template <bool Euclidean>
 __attribute__((target("avx2,fma"))) void scan_row_avx2_impl(const Scan& s, int64_t a,
                                                               std::vector<RadiusPair>& out) {
-    const int64_t i = s.row0 + a, k = s.k, col0 = s.col0;
+    const int64_t i = row_of(s, a), k = s.k;
     const float* g = s.dots + a * k;
-    const float* c = Euclidean ? s.col_term + col0 : g;  // c is unused for cosine
+    const float* c = Euclidean ? s.col_term : g;  // c is unused for cosine
     const float t = Euclidean ? s.row_term[i] : s.cosine_candidate;
     const __m256 thr = _mm256_set1_ps(t), minus_two = _mm256_set1_ps(-2.0f), one = _mm256_set1_ps(1.0f);
     int64_t b = first_column(s, a);
@@ -170,13 +176,13 @@ __attribute__((target("avx2,fma"))) void scan_row_avx2_impl(const Scan& s, int64
         const __m256 v = Euclidean ? _mm256_fmadd_ps(minus_two, gv, _mm256_loadu_ps(c + b)) : _mm256_sub_ps(one, gv);
         unsigned hit = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, thr, _CMP_LT_OQ)));
         while (hit) {
-            keep_if_within(s, i, col0 + b + __builtin_ctz(hit), out);
+            keep_if_within(s, i, col_of(s, b + __builtin_ctz(hit)), out);
             hit &= hit - 1;
         }
     }
     for (; b < k; ++b) {
         const float v = Euclidean ? std::fma(-2.0f, g[b], c[b]) : 1.0f - g[b];
-        if (v < t) keep_if_within(s, i, col0 + b, out);
+        if (v < t) keep_if_within(s, i, col_of(s, b), out);
     }
 }
 
@@ -198,9 +204,9 @@ __attribute__((target("avx512f"))) inline __mmask16 candidates_avx512(const floa
 template <bool Euclidean>
 __attribute__((target("avx512f"))) void scan_row_avx512_impl(const Scan& s, int64_t a,
                                                               std::vector<RadiusPair>& out) {
-    const int64_t i = s.row0 + a, k = s.k, col0 = s.col0;
+    const int64_t i = row_of(s, a), k = s.k;
     const float* g = s.dots + a * k;
-    const float* c = Euclidean ? s.col_term + col0 : g;  // c is unused for cosine
+    const float* c = Euclidean ? s.col_term : g;  // c is unused for cosine
     const __m512 thr = _mm512_set1_ps(Euclidean ? s.row_term[i] : s.cosine_candidate);
     const __mmask16 all = 0xFFFF;
     int64_t b = first_column(s, a);
@@ -212,7 +218,7 @@ __attribute__((target("avx512f"))) void scan_row_avx512_impl(const Scan& s, int6
         uint64_t hit = static_cast<uint64_t>(h0) | (static_cast<uint64_t>(h1) << 16) |
                        (static_cast<uint64_t>(h2) << 32) | (static_cast<uint64_t>(h3) << 48);
         while (hit) {
-            keep_if_within(s, i, col0 + b + __builtin_ctzll(hit), out);
+            keep_if_within(s, i, col_of(s, b + __builtin_ctzll(hit)), out);
             hit &= hit - 1;
         }
     }
@@ -221,7 +227,7 @@ __attribute__((target("avx512f"))) void scan_row_avx512_impl(const Scan& s, int6
         const __mmask16 lanes = rest >= 16 ? all : static_cast<__mmask16>((1u << rest) - 1u);
         unsigned hit = candidates_avx512<Euclidean>(g + b, c + b, thr, lanes);
         while (hit) {
-            keep_if_within(s, i, col0 + b + __builtin_ctz(hit), out);
+            keep_if_within(s, i, col_of(s, b + __builtin_ctz(hit)), out);
             hit &= hit - 1;
         }
     }
@@ -319,15 +325,47 @@ RadiusGraphBuilder::RadiusGraphBuilder(const float* X, int64_t n, int64_t d, con
     }
 }
 
-int64_t RadiusGraphBuilder::add_tile(const float* dots, int64_t row0, int64_t m, int64_t col0, int64_t k) {
+int64_t RadiusGraphBuilder::add_tile(const float* dots, int64_t row0, int64_t m, int64_t col0, int64_t k,
+                                     int64_t order_key) {
     const char* fn = "RadiusGraphBuilder.add_tile";
     if (row0 < 0 || m < 0 || row0 + m > n_) bad_argument(fn, "row0", "a row range inside [0, n)", to_str(row0));
     if (col0 < 0 || k < 0 || col0 + k > n_) bad_argument(fn, "col0", "a column range inside [0, n)", to_str(col0));
+    if (order_key < 0) order_key = row0;
+    if (order_key > row0) bad_argument(fn, "order_key", "in [0, row0] (or -1 for row0)", to_str(order_key));
     if (m == 0 || k == 0 || col0 + k <= row0 + 1) return n_pairs_;
+    const float* col_term = col_term_.empty() ? nullptr : col_term_.data() + col0;
+    return scan_tile(dots, m, k, row0, col0, nullptr, nullptr, col_term, order_key);
+}
 
+int64_t RadiusGraphBuilder::add_tile_indexed(const float* dots, const int64_t* row_ids, int64_t m,
+                                             const int64_t* col_ids, int64_t k, int64_t order_key) {
+    const char* fn = "RadiusGraphBuilder.add_tile_indexed";
+    if (m == 0 || k == 0) return n_pairs_;
+    for (int64_t a = 0; a < m; ++a)
+        if (row_ids[a] < 0 || row_ids[a] >= n_ || (a > 0 && row_ids[a] <= row_ids[a - 1]))
+            bad_argument(fn, "rows", "strictly increasing indices in [0, n)", to_str(row_ids[a]));
+    for (int64_t b = 0; b < k; ++b)
+        if (col_ids[b] < 0 || col_ids[b] >= n_ || (b > 0 && col_ids[b] <= col_ids[b - 1]))
+            bad_argument(fn, "cols", "strictly increasing indices in [0, n)", to_str(col_ids[b]));
+    if (col_ids[0] <= row_ids[m - 1])
+        bad_argument(fn, "cols", "indices above every row index (a tile strictly above the diagonal)",
+                     to_str(col_ids[0]));
+    if (order_key < 0 || order_key > row_ids[0])
+        bad_argument(fn, "order_key", "in [0, rows[0]]", to_str(order_key));
+    std::vector<float> gathered;
+    if (!col_term_.empty()) {
+        gathered.resize(static_cast<size_t>(k));
+        for (int64_t b = 0; b < k; ++b) gathered[static_cast<size_t>(b)] = col_term_[static_cast<size_t>(col_ids[b])];
+    }
+    return scan_tile(dots, m, k, row_ids[0], col_ids[0], row_ids, col_ids, gathered.empty() ? nullptr : gathered.data(),
+                     order_key);
+}
+
+int64_t RadiusGraphBuilder::scan_tile(const float* dots, int64_t m, int64_t k, int64_t row0, int64_t col0,
+                                      const int64_t* row_ids, const int64_t* col_ids, const float* col_term,
+                                      int64_t order_key) {
     const RadiusKernels& kern = *kernels_;
-    const Scan scan{dots, k, row0, col0, X_, d_, metric_ == RadiusMetric::euclidean,
-                    col_term_.empty() ? nullptr : col_term_.data(),
+    const Scan scan{dots, k, row0, col0, row_ids, col_ids, X_, d_, metric_ == RadiusMetric::euclidean, col_term,
                     row_term_.empty() ? nullptr : row_term_.data(),
                     cosine_candidate_, delta_, kern.exact};
     const int64_t n_blocks = (m + kBlockRows - 1) / kBlockRows;
@@ -351,7 +389,7 @@ int64_t RadiusGraphBuilder::add_tile(const float* dots, int64_t row0, int64_t m,
     int64_t total = 0;
     for (int64_t blk = 0; blk < n_blocks; ++blk) total += static_cast<int64_t>(block_scratch_[static_cast<size_t>(blk)].size());
     if (total > 0) {
-        Chunk chunk{row0, col0, {}};
+        Chunk chunk{order_key, col0, {}};
         chunk.pairs.reserve(static_cast<size_t>(total));
         for (int64_t blk = 0; blk < n_blocks; ++blk) {
             const auto& part = block_scratch_[static_cast<size_t>(blk)];

@@ -40,7 +40,15 @@ public:
 
     // dots: m x k float32 C-contiguous, dots[a][b] = <X[row0 + a], X[col0 + b]>. Keeps the pairs i < j of
     // the tile. Tiles must cover each pair i < j at most once. Returns the number of pairs kept so far.
-    int64_t add_tile(const float* dots, int64_t row0, int64_t m, int64_t col0, int64_t k);
+    // assemble() orders the chunks by (order_key, col0) (stable; order_key -1 means row0).
+    int64_t add_tile(const float* dots, int64_t row0, int64_t m, int64_t col0, int64_t k, int64_t order_key = -1);
+
+    // A tile over chosen rows and columns: dots[a][b] = <X[rows[a]], X[cols[b]]>, rows and cols strictly
+    // increasing and every column above every row. assemble() orders the chunks by (order_key, cols[0]):
+    // tiles whose rows lie in one block [order_key, next key) and whose column sets are ordered keep every
+    // CSR row sorted (the cell-pruned build passes the start of the rows' cell).
+    int64_t add_tile_indexed(const float* dots, const int64_t* rows, int64_t m, const int64_t* cols, int64_t k,
+                             int64_t order_key);
 
     int64_t n() const { return n_; }
     const char* isa() const;
@@ -66,6 +74,8 @@ private:
     float cosine_candidate_ = 0.0f;  // cosine: candidate iff 1 - dot < this
     std::vector<float> col_term_;    // euclidean: |y|^2 (1 - slack)
     std::vector<float> row_term_;    // euclidean: candidate iff col_term - 2 dot < row_term
+    int64_t scan_tile(const float* dots, int64_t m, int64_t k, int64_t row0, int64_t col0, const int64_t* row_ids,
+                      const int64_t* col_ids, const float* col_term, int64_t order_key);
     int64_t n_pairs_ = 0;
     struct Chunk {
         int64_t row0, col0;

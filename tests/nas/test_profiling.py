@@ -61,3 +61,27 @@ def test_bench_rejects_a_cuda_request_without_cuda(capsys):
             pytest.skip("a GPU is present")
     assert main(["bench", "--n", "100", "--device", "cuda"]) == 2
     assert "cuda" in capsys.readouterr().err.lower()
+
+
+def test_bench_stages_flag_and_large_pool_default(capsys):
+    from nas.cli.bench import _stages
+
+    assert main(["bench", "--n", "300", "--d", "8", "--stages", "radius,greedy", "--filter", "none",
+                 "--strategy", "none", "--json"]) == 0
+    assert [s["stage"] for s in json.loads(capsys.readouterr().out)["stages"]] == ["radius graph", "greedy picks"]
+    assert "knn" not in _stages(None, 1_000_000) and "radius" in _stages(None, 1_000_000)
+    assert main(["bench", "--n", "300", "--stages", "radius,bogus"]) == 2
+    assert "--stages must name stages" in capsys.readouterr().err
+
+
+def test_profile_strategy_reuses_the_radius_graph(monkeypatch):
+    import nas_ext
+
+    calls = []
+    build = nas_ext.radius_graph
+    monkeypatch.setattr(nas_ext, "radius_graph", lambda *a, **k: calls.append(1) or build(*a, **k))
+    X = synthetic_features(500, 16, n_clusters=8, seed=3)
+    report = profile_selection(X, picks=20, strategy="npc", n_labeled=40, n_classes=4,
+                               stages=("radius", "strategy"))
+    assert [s.stage for s in report.stages] == ["radius graph", "strategy npc"]
+    assert len(calls) == 1 and "fit" in report.details["strategy npc"]

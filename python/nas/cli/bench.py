@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strategy", default="npc", help="strategy to time ('none' to skip; default npc)")
     parser.add_argument("--labeled", type=int, help="labeled samples for the filter/strategy (default min(1000, N/10))")
     parser.add_argument("--classes", type=int, default=10, help="classes of the synthetic labels (default 10)")
+    parser.add_argument("--stages", help="comma-separated stages to time (default all: radius,greedy,knn,diffusion,"
+                        "kcenter,filter,strategy; from 200k rows: radius,greedy,filter,strategy, since the exact kNN "
+                        "graph is dense n^2 d work)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="a small synthetic pool (seconds)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -39,10 +42,28 @@ def run(args: argparse.Namespace) -> int:
         if n < 2 or args.d < 1:
             raise CLIError(f"--n must be at least 2 and --d at least 1; got --n {n} --d {args.d}.")
         X = synthetic_features(n, args.d, seed=args.seed)
+    stages = _stages(args.stages, X.shape[0])
     report = profile_selection(
         X, device=args.device, delta=args.delta, target_degree=args.degree, picks=args.picks,
         noise_filter=None if args.filter == "none" else args.filter,
         strategy=None if args.strategy == "none" else args.strategy, n_labeled=args.labeled,
-        n_classes=args.classes, seed=args.seed)
+        n_classes=args.classes, seed=args.seed, stages=stages)
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_text())
     return 0
+
+
+ALL_STAGES = ("radius", "greedy", "knn", "diffusion", "kcenter", "filter", "strategy")
+LARGE_POOL = 200_000
+
+
+def _stages(spec, n: int) -> tuple:
+    """The stages named by --stages; by default all, without the dense kNN / diffusion / k-center from 200k rows."""
+    from nas.cli import CLIError
+
+    if spec is None:
+        return ALL_STAGES if n < LARGE_POOL else ("radius", "greedy", "filter", "strategy")
+    names = tuple(part.strip() for part in spec.split(",") if part.strip())
+    unknown = [name for name in names if name not in ALL_STAGES]
+    if unknown or not names:
+        raise CLIError(f"--stages must name stages among {', '.join(ALL_STAGES)}; got {spec!r}.")
+    return names
