@@ -122,6 +122,37 @@ def task_fault(comm, out: dict) -> None:
     out["seconds"] = np.array(time.perf_counter() - t0)
 
 
+CLASSES = ["a", "b", "c", "d"]
+
+
+def ws_answers(samples) -> list:
+    """The (noisy, fixed) label an annotator gives each sample of pool(n=240)."""
+    rng = np.random.default_rng(11)
+    truth = np.repeat(np.arange(4), 60)
+    given = np.where(rng.random(240) < 0.2, rng.integers(0, 4, 240), truth)
+    return [(int(i), CLASSES[given[i]]) for i in samples]
+
+
+def task_ws_fault(comm, out: dict) -> None:
+    """Round 2 of a workspace on all ranks, then round 3 with rank 1 dying inside the greedy."""
+    from nas.distributed import DistributedCoverage, DistributedError
+    from nas.workspace import Workspace
+
+    with Workspace.open(os.environ["NAS_TEST_WS"]) as ws:
+        q = ws.query()
+        out["round2"] = q.samples
+        if comm.rank == 0:
+            ws.annotate(ws_answers(q.samples))
+        comm.barrier()
+        if comm.rank == 1:
+            np.savez(Path(sys.argv[2]) / "rank1.npz", **out)  # written before this rank dies
+            DistributedCoverage.pick = lambda *args, **kwargs: os._exit(3)
+        try:
+            ws.query()
+        except DistributedError as exc:
+            out["error"] = np.array(str(exc))
+
+
 def main() -> None:
     task, out_dir = sys.argv[1], Path(sys.argv[2])
     from nas.distributed import init_distributed

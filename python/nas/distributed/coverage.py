@@ -77,9 +77,7 @@ class DistributedCoverage:
         indptr = np.zeros(2 * m + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
         indices = np.concatenate([np.searchsorted(self.nodes, graph.indices), np.arange(m)]).astype(np.int32)
-        import scipy.sparse as sp
-
-        local = sp.csr_matrix((np.ones(indices.size, dtype=np.int8), indices, indptr), shape=(2 * m, 2 * m))
+        local = nas_ext.Graph(indptr, indices, np.zeros(indices.size, dtype=np.float32), symmetric=False)
         self.state = nas_ext.CoverageState(local)
         self.state.exclude(np.concatenate([np.arange(self.lo), np.arange(self.lo + graph.n_local, 2 * m)]))
         self.m = m

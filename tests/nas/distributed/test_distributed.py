@@ -145,3 +145,50 @@ def test_without_a_process_group_the_errors_say_how_to_start(monkeypatch):
         ProbCover(0.1, delta_policy="max_degree", distributed=True)
     with pytest.raises(ValueError, match="device"):
         ProbCover(0.1, device="cuda", distributed=True)
+
+
+# ---------------------------------------------------------------------------- workspace
+def _workspace(tmp_path, name, distributed):
+    from nas.workspace import Workspace
+
+    from helpers.dist_worker import CLASSES
+
+    features = tmp_path / "pool.npy"
+    if not features.exists():
+        np.save(features, pool(n=240))
+    params = {"delta": 0.15, "tie_break": "lowest"}
+    if distributed:
+        params["distributed"] = True
+    return Workspace.init(tmp_path / name, features=features, classes=CLASSES, strategy="npc", filter="knn",
+                          strategy_params=params, seed=5)
+
+
+def _round(ws):
+    from helpers.dist_worker import ws_answers
+
+    q = ws.query()
+    ws.annotate(ws_answers(q.samples))
+    return q.samples
+
+
+def test_workspace_rounds_on_two_ranks_and_a_dead_rank_loses_no_label(tmp_path, one_rank, monkeypatch):
+    from nas.workspace import Workspace
+
+    with _workspace(tmp_path, "reference", False) as ref:
+        expected = [_round(ref) for _ in range(3)]
+    with _workspace(tmp_path, "ws", True) as ws:  # round 1 in this process (a world of one rank)
+        np.testing.assert_array_equal(_round(ws), expected[0])
+    results = launch(2, "ws_fault", tmp_path / "out", timeout=120, env={"NAS_TEST_WS": str(tmp_path / "ws")})
+    assert results[1].returncode == 3, results[1].stderr[-3000:]
+    assert results[0].returncode == 0, results[0].stderr[-3000:]
+    z0, z1 = np.load(tmp_path / "out" / "rank0.npz"), np.load(tmp_path / "out" / "rank1.npz")
+    np.testing.assert_array_equal(z0["round2"], expected[1])  # round 2 on two ranks, stored once by rank 0
+    np.testing.assert_array_equal(z1["round2"], expected[1])
+    assert "peer process died" in str(z0["error"])
+    with Workspace.open(tmp_path / "ws") as ws:
+        samples, labels = ws.labeled()
+        assert samples.size == 8 and set(samples.tolist()) == set(np.concatenate(expected[:2]).tolist())
+        status = ws.status()
+        assert len(status.rounds) == 2 and status.n_labels == 8
+        # the interrupted round left nothing behind; computing it again gives the one-process round 3
+        np.testing.assert_array_equal(ws.query().samples, expected[2])
