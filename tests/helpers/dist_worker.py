@@ -86,6 +86,12 @@ def task_picks(comm, out: dict) -> None:
         out[f"dist_{k}"] = v
     for k, v in _scenarios(comm, lambda: KernelCoverage(full)).items():
         out[f"single_{k}"] = v
+    for tie in ("lowest", "random"):  # balls broadcast after the offers instead of riding in them
+        b = DistributedCoverage(g, comm)
+        b.fused = False
+        out[f"dist_unfused_{tie}"], out[f"dist_unfused_{tie}_gains"] = b.pick(40, tie, np.random.default_rng(9))
+        b = KernelCoverage(full)
+        out[f"single_unfused_{tie}"], out[f"single_unfused_{tie}_gains"] = b.pick(40, tie, np.random.default_rng(9))
 
 
 def task_nas(comm, out: dict) -> None:

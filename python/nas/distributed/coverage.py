@@ -11,9 +11,12 @@ Remote nodes and proxies are never pickable.
 A pick is a collective: every rank offers its best candidate (gain, index or random tie key), the winner
 is the one-process rule applied to the offers — the lowest index (or smallest key of the seeded
 permutation) among the gains within the kernel's tie tolerance of the global maximum — and its owner
-broadcasts the winner's ball; every rank then covers the ball's proxies it has. Per pick: one all_gather
-of 4 numbers per rank (two when a gain is within the tolerance of the maximum without equalling it, or
-with random ties), one broadcast of the ball (degree int32s), and O(in-degree) local updates.
+sends the winner's ball; every rank then covers the ball's proxies it has. Per pick with lowest-index ties
+and integer gains (ProbCover, NPC): one all_gather of (4 + max degree) float64 per rank carrying every
+rank's offer and its ball (graphs of max degree above ``FUSED_BALL`` add a broadcast of the winner's ball);
+with random ties or discounted gains (Weighted NPC) one all_reduce of the maximum comes first and each rank
+scans its n_local gains (O(n_local) per pick, the cost of not changing the compiled kernel); then
+O(in-degree) local updates.
 """
 from __future__ import annotations
 
@@ -28,7 +31,10 @@ from nas_ext.coverage import TIE_TOLERANCE
 from ._comm import Comm
 from .graph import ShardedGraph
 
-__all__ = ["DistributedCoverage", "check_same_call"]
+__all__ = ["DistributedCoverage", "check_same_call", "FUSED_BALL"]
+
+#: Largest ball sent inside the per-pick all_gather instead of a separate broadcast.
+FUSED_BALL = 1024
 
 
 def check_same_call(comm: Comm, budget: int, clean: np.ndarray, noisy: np.ndarray, discount) -> None:
@@ -83,6 +89,11 @@ class DistributedCoverage:
         self.m = m
         self.pickable = np.ones(graph.n_local, dtype=bool)  # of the local rows
         self.integer = True  # no discount yet: gains are exact integers
+        degrees = np.diff(graph.indptr)
+        self.max_degree = int(comm.all_reduce_max(float(degrees.max()) if degrees.size else 0.0))
+        # Balls up to FUSED_BALL entries ride in the offers' all_gather (one collective per pick);
+        # larger ones are broadcast by the winner's rank after it.
+        self.fused = self.max_degree <= FUSED_BALL
         self.tolerance = 0.0  # KernelCoverage's peek tolerance
 
     # ------------------------------------------------------------------ helpers
@@ -166,43 +177,51 @@ class DistributedCoverage:
             if proxies.size:
                 self.state.discount(proxies, f, per_source=False)
 
-    def _degree(self, local_row: int) -> float:
-        return float(self.graph.indptr[local_row + 1] - self.graph.indptr[local_row])
+    def _ball_slot(self, offer: np.ndarray, local_row: int) -> None:
+        """Write the degree and (when fused) the ball of a local row into ``offer[3:]``."""
+        g = self.graph
+        ball = g.indices[g.indptr[local_row]:g.indptr[local_row + 1]]
+        offer[3] = ball.size
+        if self.fused:
+            offer[4:4 + ball.size] = ball
 
-    def _step(self, tie_break: str, keys: Optional[np.ndarray]) -> Tuple[int, float, int]:
-        """One global pick, not applied: the winner, its gain and its degree (the one-process rule)."""
+    def _step(self, tie_break: str, keys: Optional[np.ndarray]) -> Tuple[int, float, np.ndarray]:
+        """One global pick, not applied: the winner, its gain and its ball (the one-process rule)."""
         comm, g = self.comm, self.graph
+        offer = np.zeros(4 + (self.max_degree if self.fused else 0))  # (tie key, node, gain, degree, ball...)
+        offer[:3] = np.inf, -1.0, -np.inf
         if tie_break == "lowest" and self.integer:
-            # Integer gains: the local peek (lowest index of the local maximum) is this rank's only candidate.
-            offer = np.array([-np.inf, float(self.n), 0.0])
+            # Integer gains: the local peek (lowest index of the local maximum) is this rank's only candidate,
+            # and the winner is the lowest index among the ranks offering the global maximum.
             if self.pickable.any():
                 node, gain = self.state.peek()
-                offer[:] = gain, float(self.nodes[node]), self._degree(int(self.nodes[node]) - g.start)
+                offer[:3] = float(self.nodes[node]), float(self.nodes[node]), gain
+                self._ball_slot(offer, int(self.nodes[node]) - g.start)
             offers = comm.all_gather(offer)
-            best = offers[:, 0].max()
-            ok = np.flatnonzero(offers[:, 0] >= best - TIE_TOLERANCE * max(1.0, abs(best)))
-            r = int(ok[np.argmin(offers[ok, 1])])
-            return int(offers[r, 1]), float(offers[r, 0]), int(offers[r, 2])
-        gains = self._local_gains()
-        best = comm.all_reduce_max(float(gains.max()) if gains.size else -np.inf)
-        ok = np.flatnonzero(gains >= best - TIE_TOLERANCE * max(1.0, abs(best)))
-        offer = np.array([np.inf, -1.0, -np.inf, 0.0])  # (tie key, node, gain, degree)
-        if ok.size:
-            i = 0 if keys is None else int(np.argmin(keys[g.start + ok]))
-            node = g.start + int(ok[i])
-            offer[:] = float(node if keys is None else keys[node]), float(node), gains[ok[i]], self._degree(int(ok[i]))
-        offers = comm.all_gather(offer)
-        r = int(np.argmin(offers[:, 0]))
-        return int(offers[r, 1]), float(offers[r, 2]), int(offers[r, 3])
-
-    def _apply(self, node: int, degree: int) -> None:
-        """Exclude ``node`` and cover its ball (broadcast by its owner), as one process's pick does."""
-        g = self.graph
-        owner = int(self.comm.ranks_of(np.array([node]), g.offsets)[0])
+            best = offers[:, 2].max()
+            ok = np.flatnonzero(offers[:, 2] >= best - TIE_TOLERANCE * max(1.0, abs(best)))
+            r = int(ok[np.argmin(offers[ok, 0])])
+        else:
+            gains = self._local_gains()
+            best = comm.all_reduce_max(float(gains.max()) if gains.size else -np.inf)
+            ok = np.flatnonzero(gains >= best - TIE_TOLERANCE * max(1.0, abs(best)))
+            if ok.size:
+                i = 0 if keys is None else int(np.argmin(keys[g.start + ok]))
+                node = g.start + int(ok[i])
+                offer[:3] = float(node if keys is None else keys[node]), float(node), gains[ok[i]]
+                self._ball_slot(offer, int(ok[i]))
+            offers = comm.all_gather(offer)
+            r = int(np.argmin(offers[:, 0]))
+        node, gain, degree = int(offers[r, 1]), float(offers[r, 2]), int(offers[r, 3])
+        if self.fused:
+            return node, gain, offers[r, 4:4 + degree].astype(np.int64)
         ball = np.empty(degree, dtype=np.int32)
-        if owner == self.comm.rank:
+        if node >= g.start and node < g.stop:
             ball[:] = g.row(node)
-        ball = self.comm.broadcast(ball, src=owner).astype(np.int64)
+        return node, gain, self.comm.broadcast(ball, src=r).astype(np.int64)
+
+    def _apply(self, node: int, ball: np.ndarray) -> None:
+        """Exclude ``node`` and cover its ball, as one process's pick does."""
         self.exclude(np.array([node]))
         proxies = self._proxies(ball)
         if proxies.size:
@@ -216,9 +235,9 @@ class DistributedCoverage:
         picks = np.empty(k, dtype=np.int64)
         gains = np.empty(k, dtype=np.float64)
         for i in range(k):
-            node, gains[i], degree = self._step(tie_break, keys)
+            node, gains[i], ball = self._step(tie_break, keys)
             picks[i] = node
-            self._apply(node, degree)
+            self._apply(node, ball)
         return picks, gains
 
     def peek(self, tie_break: str, rng: np.random.Generator) -> Tuple[int, float]:

@@ -31,7 +31,7 @@ def _check_graphs(results):
 
 def _check_picks(z):
     keys = [k[len("dist_"):] for k in z.files if k.startswith("dist_")]
-    assert len(keys) == 26
+    assert len(keys) == 30
     for k in keys:
         if k.endswith("_gains"):
             # Weighted NPC gains are float sums kept in another update order: equal up to rounding.
