@@ -192,3 +192,23 @@ def test_workspace_rounds_on_two_ranks_and_a_dead_rank_loses_no_label(tmp_path, 
         assert len(status.rounds) == 2 and status.n_labels == 8
         # the interrupted round left nothing behind; computing it again gives the one-process round 3
         np.testing.assert_array_equal(ws.query().samples, expected[2])
+
+
+def test_one_rank_profile_reports_communication_per_pick(one_rank):
+    from nas.distributed.profile import profile_distributed, report_text
+
+    report = profile_distributed(pool(), one_rank, delta=0.12, picks=20)
+    assert report["world_size"] == 1 and report["picks"] == 20
+    assert report["edges"] == nas_ext.radius_graph(pool(), 0.12).nnz
+    assert report["collectives_per_pick"] == 1.0  # offers and balls in one all_gather per pick
+    assert report["comm_seconds_per_pick"] > 0 and "us per pick" in report_text(report)
+
+
+def test_bench_distributed_outside_torchrun_is_a_one_line_error(monkeypatch, capsys):
+    from nas.cli import main
+
+    for key in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(key, raising=False)
+    assert main(["bench", "--distributed", "--samples", "50", "--dim", "4", "--picks", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "nas bench: error:" in err and "torchrun" in err
