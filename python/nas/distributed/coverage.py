@@ -14,8 +14,9 @@ permutation) among the gains within the kernel's tie tolerance of the global max
 sends the winner's ball; every rank then covers the ball's proxies it has. Per pick with lowest-index ties
 and integer gains (ProbCover, NPC): one all_gather of (4 + max degree) float64 per rank carrying every
 rank's offer and its ball (graphs of max degree above ``FUSED_BALL`` add a broadcast of the winner's ball);
-with random ties or discounted gains (Weighted NPC) one all_reduce of the maximum comes first and each rank
-scans its n_local gains (O(n_local) per pick, the cost of not changing the compiled kernel); then
+with random ties or discounted gains (Weighted NPC) one all_reduce of the maximum comes first and the ranks
+holding a maximal gain scan their n_local gains for the smallest tie key (O(n_local) per pick, the cost of
+not changing the compiled kernel; with discounted gains every rank scans to find its maximum); then
 O(in-degree) local updates.
 """
 from __future__ import annotations
@@ -202,9 +203,18 @@ class DistributedCoverage:
             ok = np.flatnonzero(offers[:, 2] >= best - TIE_TOLERANCE * max(1.0, abs(best)))
             r = int(ok[np.argmin(offers[ok, 0])])
         else:
-            gains = self._local_gains()
-            best = comm.all_reduce_max(float(gains.max()) if gains.size else -np.inf)
-            ok = np.flatnonzero(gains >= best - TIE_TOLERANCE * max(1.0, abs(best)))
+            gains = None
+            if self.integer:  # the local maximum from the O(log n) peek; scan only if it can win
+                top = self.state.peek()[1] if self.pickable.any() else -np.inf
+            else:
+                gains = self._local_gains()
+                top = float(gains.max()) if gains.size else -np.inf
+            best = comm.all_reduce_max(top)
+            floor = best - TIE_TOLERANCE * max(1.0, abs(best))
+            ok = np.empty(0, dtype=np.int64)
+            if top >= floor:
+                gains = self._local_gains() if gains is None else gains
+                ok = np.flatnonzero(gains >= floor)
             if ok.size:
                 i = 0 if keys is None else int(np.argmin(keys[g.start + ok]))
                 node = g.start + int(ok[i])
