@@ -250,14 +250,13 @@ def sharded_radius_graph(X_local: Any, delta: float, comm: Comm, *, metric: str 
         edges[0] += indices.shape[0]
         bar.update(1)
         # Visiting blocks around the ring: at step t this rank scans block (rank - t) mod world.
-        travel_src = own
         pending = None
         for t in range(1, comm.world):
             buf = buffers[t % len(buffers)]
             src = (comm.rank - t) % comm.world
             k = int(sizes[src])
             if pending is None:
-                pending = comm.exchange(travel_src, (comm.rank + 1) % comm.world, buf[n_local:n_local + k],
+                pending = comm.exchange(own, (comm.rank + 1) % comm.world, buf[n_local:n_local + k],
                                         (comm.rank - 1) % comm.world)
             pending()
             pending = None
