@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from nas.cli._workspace_args import add_directory, add_features_override
 
@@ -21,6 +22,8 @@ def run(args: argparse.Namespace) -> int:
 
     with Workspace.open(args.directory, features=args.features) as ws:
         q = ws.query(args.batch_size, out=args.out)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun (strategy_params distributed=true) rank 0 reports for all ranks
     if q.new:
         print(f"round {q.round}: {len(q.samples)} samples to label -> {q.path}")
     else:

@@ -60,6 +60,14 @@ class ProbCover(Strategy):
     delta_resolution : float, grid step of the 'max_degree' policy (0.02).
     max_edges : int or None, passed to ``nas_ext.radius_graph`` (a too-large delta is a clear error).
     device : 'cpu' or 'cuda', where the graph and the coverage state live.
+    distributed : bool
+        Run on every rank of a ``torch.distributed`` process group (started with ``torchrun``; joined on the
+        first ``fit`` by :func:`nas.distributed.init_distributed`): each rank builds the radius graph of its
+        block of rows (:func:`nas.distributed.sharded_radius_graph`) and the greedy runs as collectives
+        (:class:`nas.distributed.DistributedCoverage`) with the picks of one process, ties included. Every
+        rank must make the same calls with the same full ``X`` (a memmap is enough: only its block and the
+        labeled rows are read by this strategy). Needs a float ``delta`` and ``delta_policy=None``; the
+        graph and gains live on the CPU (``device`` must be 'cpu').
     random_state : None or int, seeds the heuristic's k-means and subsample (selection randomness comes
         from ``select``'s own ``random_state``).
 
@@ -85,9 +93,13 @@ class ProbCover(Strategy):
     def __init__(self, delta: Optional[float] = None, *, metric: str = "cosine", tie_break: str = "random",
                  delta_policy: Optional[str] = None, n_clusters: Optional[int] = None, purity: float = 0.95,
                  purity_grid=None, purity_max_samples: Optional[int] = 100_000, delta_resolution: float = 0.02,
-                 max_edges: Optional[int] = None, device: str = "cpu", random_state=None) -> None:
+                 max_edges: Optional[int] = None, device: str = "cpu", random_state=None,
+                 distributed: bool = False) -> None:
         super().__init__()
         name = "ProbCover"
+        if not isinstance(distributed, (bool, np.bool_)):
+            raise param_error(name, "distributed", "a bool", distributed, exc=TypeError)
+        self.distributed = bool(distributed)
         if delta is not None:
             delta = check_float(delta, name, "delta", low=0.0, low_open=True, high_open=True)
         self.delta = delta
@@ -104,8 +116,16 @@ class ProbCover(Strategy):
                                    else check_int(purity_max_samples, name, "purity_max_samples", low=2))
         self.delta_resolution = check_float(delta_resolution, name, "delta_resolution", low=0.0, low_open=True,
                                             high_open=True)
+        if self.distributed:
+            if delta_policy is not None:
+                raise param_error(name, "delta_policy", "None when distributed=True (the 'max_degree' policy is "
+                                  "not distributed yet)", delta_policy)
+            if device != "cpu":
+                raise param_error(name, "device", "'cpu' when distributed=True (each rank's graph and gains live "
+                                  "on its CPU; NCCL still carries the messages when the group uses it)", device)
         self.max_edges = max_edges
         self.device = device
+        self._comm = None
         self.random_state = random_state
         self.graph_ = None
         self.build_delta_: Optional[float] = None
@@ -117,8 +137,11 @@ class ProbCover(Strategy):
         self._warned_exhausted = False
 
     def _params(self):
-        return {"delta": self.delta, "metric": self.metric, "tie_break": self.tie_break,
-                "delta_policy": self.delta_policy}
+        params = {"delta": self.delta, "metric": self.metric, "tie_break": self.tie_break,
+                  "delta_policy": self.delta_policy}
+        if self.distributed:
+            params["distributed"] = True
+        return params
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, *, graph=None) -> "ProbCover":
@@ -132,7 +155,9 @@ class ProbCover(Strategy):
     def _fit(self, X: np.ndarray, timings: Dict[str, float], graph=None) -> None:
         t0 = time.perf_counter()
         self.purity_ = None
-        if graph is not None:
+        if self.distributed:
+            self._fit_distributed(X, graph)
+        elif graph is not None:
             self._adopt_graph(graph, X.shape[0])
         elif self.delta is None:
             self._fit_delta_heuristic(X)
@@ -143,6 +168,26 @@ class ProbCover(Strategy):
         self.delta_history_ = []
         self._set_active_graph(self.delta_)
         timings["graph"] = time.perf_counter() - t0
+
+    def _fit_distributed(self, X: np.ndarray, graph) -> None:
+        from nas.distributed import ShardedGraph, init_distributed, shard_range, sharded_radius_graph
+
+        if self.delta is None:
+            raise param_error("ProbCover", "delta", "a float when distributed=True (the purity heuristic is not "
+                              "distributed)", None)
+        self._comm = init_distributed()
+        if graph is not None:
+            if not isinstance(graph, ShardedGraph) or graph.n != X.shape[0] or graph.metric != self.metric \
+                    or graph.delta < self.delta:
+                raise param_error("ProbCover.fit", "graph", f"a nas.distributed.ShardedGraph over the {X.shape[0]} "
+                                  f"rows of X with metric {self.metric!r} built at a radius >= {self.delta:g}",
+                                  graph, exc=TypeError)
+            self.graph_ = graph
+        else:
+            start, stop = shard_range(X.shape[0], self._comm.rank, self._comm.world)
+            self.graph_ = sharded_radius_graph(X[start:stop], self.delta, self._comm, metric=self.metric,
+                                               max_edges=self.max_edges)
+        self.build_delta_, self.delta_ = self.graph_.delta, self.delta
 
     def _adopt_graph(self, graph, n: int) -> None:
         if not isinstance(graph, nas_ext.Graph) or graph.n != n:
@@ -175,6 +220,12 @@ class ProbCover(Strategy):
         self._warned_exhausted = False
         self._active_graph = self.graph_ if delta == self.build_delta_ else self.graph_.restrict(delta)
         graph, device = self._active_graph, self.device
+        if self.distributed:
+            from nas.distributed import DistributedCoverage
+
+            comm = self._comm
+            self._session = CoverageSession(graph.n, lambda: DistributedCoverage(graph, comm))
+            return
         self._session = CoverageSession(graph.n, lambda: KernelCoverage(graph, device=device))
 
     # ------------------------------------------------------------------ selection
@@ -196,6 +247,10 @@ class ProbCover(Strategy):
         return self._run_select(X, budget, clean, noisy, random_state, discount=discount)
 
     def _select(self, X, budget, clean, noisy, rng, timings, discount: Optional[Discount] = None):
+        if self.distributed:
+            from nas.distributed.coverage import check_same_call
+
+            check_same_call(self._comm, budget, clean, noisy, discount)
         t0 = time.perf_counter()
         self._session.sync(clean, noisy, discount if noisy.size else None)
         timings["sync"] = time.perf_counter() - t0

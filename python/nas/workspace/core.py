@@ -177,6 +177,7 @@ class Workspace:
         if size is not None and (int(size) != size or size < 1):
             raise WorkspaceError(f"batch_size must be a positive integer; got {size}.")
         round_ = self._store.last_round() + 1
+        rank = selection.distributed_rank(config)  # None unless the strategy runs on torch.distributed
         labeled, labels = self.labeled()
         start = time.perf_counter()
         batch = selection.next_batch(config, self.features(), labeled, labels, n_classes=len(self.classes),
@@ -184,20 +185,24 @@ class Workspace:
                                      directory=self.directory, features_hash=self._store.pool().hash,
                                      state=self._store.strategy_state())
         seconds = time.perf_counter() - start
-        self._store.record_query(round_, batch.picks.tolist(), seconds=seconds, coverage=batch.coverage,
-                                 filter_run=batch.filter_run, timings=batch.timings,
-                                 strategy_state=batch.strategy_state)
+        if rank is None or rank == 0:  # distributed: every rank computed the round, rank 0 stores it
+            self._store.record_query(round_, batch.picks.tolist(), seconds=seconds, coverage=batch.coverage,
+                                     filter_run=batch.filter_run, timings=batch.timings,
+                                     strategy_state=batch.strategy_state)
+        if rank is not None:
+            selection.distributed_barrier()
         record = self._store.open_query()
         if record is None or record.round != round_:
             raise WorkspaceError(f"round {round_} was not stored; another process changed the workspace.")
-        return self._query_result(record, new=True, out=out)
+        return self._query_result(record, new=True, out=out, write=rank is None or rank == 0)
 
-    def _query_result(self, record: QueryRecord, *, new: bool, out: Optional[PathLike]) -> Query:
+    def _query_result(self, record: QueryRecord, *, new: bool, out: Optional[PathLike], write: bool = True) -> Query:
         pending = list(record.pending)
         path = Path(out) if out is not None else self.directory / QUERY_DIR / f"round-{record.round:04d}.csv"
         ids = self._store.sample_names(record.samples)
         id_of = dict(zip(record.samples, ids))
-        write_csv_atomic(path, ["index", "id", "label"], [(s, id_of[s], "") for s in pending])
+        if write:
+            write_csv_atomic(path, ["index", "id", "label"], [(s, id_of[s], "") for s in pending])
         return Query(round=record.round, samples=np.asarray(record.samples, dtype=np.int64), ids=ids,
                      pending=np.asarray(pending, dtype=np.int64), new=new, path=path)
 

@@ -106,7 +106,7 @@ def next_batch(config: Config, X: np.ndarray, labeled: np.ndarray, labels: np.nd
 
     timings: Dict[str, float] = {}
     graph = None
-    if state.get("graph"):
+    if state.get("graph") and not config.strategy_params.get("distributed"):
         t0 = time.perf_counter()
         graph = graph_cache.load(Path(directory) / state["graph"], X.shape[0])
         timings["load_graph"] = time.perf_counter() - t0
@@ -151,6 +151,8 @@ def next_batch(config: Config, X: np.ndarray, labeled: np.ndarray, labels: np.nd
 
 def _strategy_state(strategy, previous: Dict, directory: Path, features_hash: str) -> Dict:
     """Save the strategy's graph (unless it came from the cache) and describe the state to carry over."""
+    if getattr(strategy, "distributed", False):
+        return {}  # a sharded graph is rebuilt by the ranks each round (each holds only its rows)
     if not graph_cache.supports_graph(strategy) or getattr(strategy, "graph_", None) is None:
         return {}
     graph = strategy.graph_
@@ -160,6 +162,36 @@ def _strategy_state(strategy, previous: Dict, directory: Path, features_hash: st
         graph_cache.save(graph, path)
         relative = str(path.relative_to(directory))
     return {"delta": float(strategy.delta_), "graph": relative}
+
+
+def distributed_rank(config: Config) -> Optional[int]:
+    """This process's rank when the workspace selects with ``distributed=True`` (joining the torchrun
+    process group), else None. Only rank 0 writes the database; the others compute the same round."""
+    if not config.strategy_params.get("distributed"):
+        return None
+    from nas.distributed import init_distributed
+
+    return init_distributed().rank
+
+
+def distributed_barrier() -> None:
+    """Wait for every rank (bounded by the group's timeout): rank 0 has stored the round."""
+    from nas.distributed import init_distributed
+
+    init_distributed().barrier()
+
+
+def _sharded_coverage(strategy, clean: np.ndarray) -> float:
+    """``_coverage`` for a sharded graph: each rank counts its rows with a clean neighbour (the graph is
+    symmetric, so y is in a clean ball iff y's row holds a clean sample)."""
+    graph = strategy.graph_
+    if strategy.delta_ < graph.delta:
+        graph = graph.restrict(strategy.delta_)
+    hit = np.isin(graph.indices, clean)
+    per_row = np.add.reduceat(hit, graph.indptr[:-1]) if hit.size else np.zeros(graph.n_local, dtype=np.int64)
+    per_row[np.diff(graph.indptr) == 0] = 0
+    counts = strategy._comm.all_gather(np.array([np.count_nonzero(per_row)], dtype=np.int64))
+    return float(counts.sum() / graph.n)
 
 
 def _check_room(n_unlabeled: int) -> None:
@@ -173,6 +205,8 @@ def _coverage(strategy, clean: np.ndarray) -> Optional[float]:
     delta = getattr(strategy, "delta_", None)
     if graph is None or delta is None:
         return None
+    if getattr(strategy, "distributed", False):
+        return _sharded_coverage(strategy, clean)
     graph = graph.cpu()
     if delta < graph.delta:
         graph = graph.restrict(delta)
