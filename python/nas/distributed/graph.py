@@ -21,8 +21,8 @@ import numpy as np
 from nas_ext import _C
 from nas_ext._gemm import dot_tile
 from nas_ext._validation import check_choice, check_features, check_float, check_int, param_error
-from nas_ext.radius import (BYTES_PER_EDGE, DEFAULT_TILE_COLS, DEFAULT_TILE_ROWS, _PREP_ROWS, _MAX_SQ_NORM,
-                            _ieee_fp32_matmul, default_max_edges)
+from nas_ext._rows import _PREP_ROWS, MAX_SQ_NORM, prepare_block
+from nas_ext.radius import BYTES_PER_EDGE, DEFAULT_TILE_COLS, DEFAULT_TILE_ROWS, _ieee_fp32_matmul, default_max_edges
 
 from ._comm import Comm
 
@@ -89,39 +89,44 @@ class ShardedGraph:
 
 
 def _prepare_local(X: np.ndarray, metric: str, comm: Comm, offsets: np.ndarray):
-    """The local rows as radius_graph's ``_prepared_rows`` would prepare them in one process."""
-    n_local, d = X.shape
-    out = np.empty(X.shape, dtype=np.float32)
+    """The local rows exactly as radius_graph prepares them in one process (nas_ext._rows.prepare_block)."""
     if metric == "cosine":
-        for s in range(0, n_local, _PREP_ROWS):
-            block = X[s:s + _PREP_ROWS].astype(np.float64)
-            norms = np.sqrt(np.einsum("ij,ij->i", block, block))
-            norms[norms == 0] = 1.0
-            out[s:s + _PREP_ROWS] = block / norms[:, None]
-        return out, None
-    # Column sum in row order: rank r continues the running sum of ranks < r (numpy sums axis 0 of a
-    # C-ordered array row by row, so the chain gives its float64 result exactly).
-    running = np.zeros(d, dtype=np.float64)
+        return prepare_block(X, metric, None)[0], None
+    mean = _column_mean(X, comm, offsets)
+    out, sq_norms = prepare_block(X, metric, mean)
+    largest = comm.all_reduce_max(float(sq_norms.max()) if sq_norms.size else 0.0)
+    if not largest < MAX_SQ_NORM:
+        raise param_error(FUNCTION, "X", "small enough for float32 products (centred squared row norms "
+                          f"below {MAX_SQ_NORM:g})", f"a largest squared norm of {largest:g}", describe=False)
+    return out, sq_norms.astype(np.float32)
+
+
+def _column_mean(X: np.ndarray, comm: Comm, offsets: np.ndarray) -> np.ndarray:
+    """nas_ext._rows.column_mean of the whole pool, bit for bit: the sum of global chunks of _PREP_ROWS rows,
+    each summed row by row from zero (numpy sums axis 0 of a C-ordered array that way). Rank r continues the
+    chunk left open by ranks < r, so a chunk split between ranks is summed in the same order."""
+    d = X.shape[1]
+    total = np.zeros(d, dtype=np.float64)
+    partial = None
     for r in range(comm.world):
         if r == comm.rank:
-            for s in range(0, n_local, _PREP_ROWS):
-                block = X[s:s + _PREP_ROWS].astype(np.float64)
-                block[0] += running
-                running = block.sum(axis=0)
-        running = comm.broadcast(running, src=r)
-    mean = running / offsets[-1]
-    sq_norms = np.empty(n_local, dtype=np.float64)
-    for s in range(0, n_local, _PREP_ROWS):
-        with np.errstate(over="ignore"):
-            centred = (X[s:s + _PREP_ROWS].astype(np.float64) - mean).astype(np.float32)
-        out[s:s + _PREP_ROWS] = centred
-        wide = centred.astype(np.float64)
-        sq_norms[s:s + _PREP_ROWS] = np.einsum("ij,ij->i", wide, wide)
-    largest = comm.all_reduce_max(float(sq_norms.max()) if n_local else 0.0)
-    if not largest < _MAX_SQ_NORM:
-        raise param_error(FUNCTION, "X", "small enough for float32 products (centred squared row norms "
-                          f"below {_MAX_SQ_NORM:g})", f"a largest squared norm of {largest:g}", describe=False)
-    return out, sq_norms.astype(np.float32)
+            g, n_local = int(offsets[r]), X.shape[0]
+            i = 0
+            while i < n_local:
+                chunk_end = (g + i) // _PREP_ROWS * _PREP_ROWS + _PREP_ROWS
+                stop = min(n_local, i + chunk_end - (g + i))
+                block = X[i:stop].astype(np.float64)
+                if partial is not None:
+                    block[0] += partial
+                partial = block.sum(axis=0)
+                if g + stop == chunk_end or g + stop == int(offsets[-1]):
+                    total += partial
+                    partial = None
+                i = stop
+        state = np.concatenate([total, partial if partial is not None else np.full(d, np.nan), [partial is not None]])
+        state = comm.broadcast(state, src=r)
+        total, partial = state[:d].copy(), (state[d:2 * d].copy() if state[-1] else None)
+    return total / offsets[-1]
 
 
 class _Pieces:

@@ -107,6 +107,15 @@ def test_one_rank_matches_kernel_coverage(one_rank):
     assert one_rank.calls > 0 and one_rank.seconds >= 0.0
 
 
+def test_column_mean_matches_the_kernels_chunked_mean(one_rank):
+    """The euclidean centring needs nas_ext's column mean bit for bit, summed in chunks of 2048 rows."""
+    from nas.distributed.graph import _column_mean
+    from nas_ext._rows import column_mean
+
+    X = np.random.default_rng(3).standard_normal((5000, 7)).astype(np.float32) * 1e3 + 17
+    np.testing.assert_array_equal(_column_mean(X, one_rank, np.array([0, 5000])), column_mean(X))
+
+
 def test_one_rank_probcover_distributed_equals_plain(one_rank):
     X = pool()
     plain = ProbCover(0.12, tie_break="lowest").select(X, 8, clean=[0, 1], noisy=[2])
