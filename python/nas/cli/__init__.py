@@ -11,7 +11,7 @@ import os
 import sys
 from typing import List, Optional
 
-VERB_MODULES: List[str] = ["demo", "simulate", "init", "query", "annotate", "status", "export", "bench"]
+VERB_MODULES: List[str] = ["demo", "simulate", "init", "query", "annotate", "status", "export", "bench", "filters"]
 
 
 class CLIError(Exception):
