@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 from _common import machine  # noqa: E402
 
 from nas.filters import make_filter  # noqa: E402
-from nas.filters._threads import single_threaded  # noqa: E402
-from nas.filters.cross_validation import heldout_votes  # noqa: E402
+from nas.filters.confident_learning import CleanlabBaseline, import_find_label_issues  # noqa: E402
 from nas.metrics import noise_metrics  # noqa: E402
 from nas.noise import SymmetricNoise  # noqa: E402
 
@@ -51,22 +49,13 @@ def planted_set(n_labeled: int, noise_rate: float, seed: int = 0):
 
 
 def _cleanlab_filter():
-    """A callable (X, y) -> is_clean running cleanlab on cross-validated probabilities, or None."""
+    """A callable (X, y) -> is_clean running cleanlab on cross-validated probabilities (nas' CleanlabBaseline,
+    also a filter of `nas filters evaluate`), or None without cleanlab."""
     try:
-        from cleanlab.filter import find_label_issues
+        import_find_label_issues()
     except ImportError:
         return None
-
-    def run(X, y):
-        with single_threaded():
-            proba = heldout_votes(X, y, N_CLASSES, n_folds=3, n_repeats=1, rng=np.random.default_rng(0)).proba[0]
-        proba = np.clip(proba, 1e-6, None)
-        proba /= proba.sum(axis=1, keepdims=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ~find_label_issues(y, proba)
-
-    return run
+    return lambda X, y: CleanlabBaseline(random_state=0).fit_predict(X, y, n_classes=N_CLASSES)
 
 
 def _row(name, size, rate, is_clean, is_noisy, seconds):

@@ -30,7 +30,8 @@ def noise_metrics(is_clean_pred, is_clean_true) -> dict:
     """Compare a predicted clean mask with the true one (both (n,) bool).
 
     Returns a dict of floats: ``accuracy``; ``clean_precision``, ``clean_recall``, ``clean_f1``;
-    ``noise_precision``, ``noise_recall``, ``noise_f1``; ``true_noise_rate``,
+    ``noise_precision``, ``noise_recall``, ``noise_f1``; ``balanced_accuracy`` (mean of the clean and
+    noise recalls: 0.5 for any filter that ignores the data, whatever the noise rate); ``true_noise_rate``,
     ``predicted_noise_rate``; and the counts ``n_samples``, ``n_true_noisy``, ``n_predicted_noisy``.
     F1 = 2·TP / (2·TP + FP + FN) (NaN only when the class is absent from both masks).
 
@@ -56,6 +57,7 @@ def noise_metrics(is_clean_pred, is_clean_true) -> dict:
         "noise_precision": _ratio(tn, tn + fn),
         "noise_recall": _ratio(tn, tn + fp),
         "noise_f1": _ratio(2 * tn, 2 * tn + fn + fp),
+        "balanced_accuracy": 0.5 * (_ratio(tp, tp + fn) + _ratio(tn, tn + fp)),
         "true_noise_rate": _ratio(tn + fp, n),
         "predicted_noise_rate": _ratio(tn + fn, n),
     }

@@ -6,6 +6,8 @@
   E[SPC], one line per strategy, the true noise rate of the labeled set dashed (Fig. 3.1 style).
 - :func:`plot_training_history`: MTaDCS per-epoch diagnostics — confidence-set size, its precision and recall,
   labels corrected right and wrong — mean ± standard error over the runs of each group.
+- :func:`plot_filter_evaluation`: the same three metrics from a planted-noise filter evaluation
+  (nas.filters.evaluation), one column per E[SPC], x = noise rate, one line per filter (Fig. 3.1's layout).
 
 Figures are drawn on a bare ``matplotlib.figure.Figure`` with the Agg canvas: no pyplot state, no GUI backend.
 """
@@ -21,8 +23,8 @@ from matplotlib.figure import Figure
 
 from .experiment.results import ExperimentResult
 
-__all__ = ["plot_accuracy_difference", "plot_filter_metrics", "plot_experiment", "plot_training_history",
-           "FILTER_PANELS", "HISTORY_PANELS"]
+__all__ = ["plot_accuracy_difference", "plot_filter_metrics", "plot_filter_evaluation", "plot_experiment",
+           "plot_training_history", "FILTER_PANELS", "HISTORY_PANELS"]
 
 FILTER_PANELS: Tuple[Tuple[str, str], ...] = (("noise_precision", "noise precision"),
                                               ("noise_recall", "noise recall"),
@@ -46,8 +48,8 @@ def _series(result: ExperimentResult, strategy: str, field: str) -> List[dict]:
              "mean": r.get(f"{field}_mean", math.nan), "sem": r.get(f"{field}_sem", math.nan)} for r in rows]
 
 
-def _draw(ax, series: List[dict], label: str, **style) -> None:
-    x = [p["spc"] for p in series]
+def _draw(ax, series: List[dict], label: str, *, x_field: str = "spc", **style) -> None:
+    x = [p[x_field] for p in series]
     mean = [p["mean"] for p in series]
     sem = [0.0 if not math.isfinite(p["sem"]) else p["sem"] for p in series]
     style.setdefault("marker", "o")
@@ -118,6 +120,55 @@ def plot_filter_metrics(result: ResultLike, path, *, strategies: Optional[Sequen
         if i == 0:
             ax.legend(fontsize=7)
     fig.suptitle(title or f"noise filter: {result.config.get('noise_filter', '')}")
+    fig.tight_layout()
+    return _save(fig, Path(path), rows)
+
+
+def plot_filter_evaluation(evaluation, path, *, noise_type: Optional[str] = None,
+                           filters: Optional[Sequence[str]] = None,
+                           panels: Sequence[Tuple[str, str]] = FILTER_PANELS, title: Optional[str] = None) -> Path:
+    """Fig. 3.1 of seed 000 from a filter evaluation: one row per metric, one column per E[SPC], x = noise rate,
+    one line per filter (mean ± standard error); the predicted-noise-rate row shows the true rate dashed.
+
+    ``evaluation`` is a :class:`nas.filters.evaluation.FilterEvaluation` or the path of its results.json;
+    ``noise_type`` picks one of its noise types (default: the first). Writes ``path`` (PNG) and its ``.csv``.
+    """
+    if isinstance(evaluation, (str, Path)):
+        from .filters.evaluation import FilterEvaluation
+
+        evaluation = FilterEvaluation.load(evaluation)
+    noise_type = noise_type or evaluation.config["noise_types"][0]
+    names = list(filters or evaluation.filters())
+    spcs = evaluation.config["samples_per_class"]
+    fig = Figure(figsize=(2.6 * len(spcs) + 0.6, 2.4 * len(panels) + 0.6))
+    rows = []
+    for i, (field, label) in enumerate(panels):
+        for j, spc in enumerate(spcs):
+            ax = fig.add_subplot(len(panels), len(spcs), i * len(spcs) + j + 1)
+            for name in names:
+                found = sorted(evaluation.rows(noise_type=noise_type, spc=spc, filter=name),
+                               key=lambda r: r["noise_rate"])
+                series = [{"filter": name, "noise_type": noise_type, "spc": spc, "noise_rate": r["noise_rate"],
+                           "budget": r["budget"], "metric": field, "mean": r.get(f"{field}_mean", math.nan),
+                           "sem": r.get(f"{field}_sem", math.nan)} for r in found]
+                _draw(ax, series, name, x_field="noise_rate", markersize=3)
+                rows += series
+            if field == "predicted_noise_rate":
+                truth = sorted(evaluation.rows(noise_type=noise_type, spc=spc, filter=names[0]),
+                               key=lambda r: r["noise_rate"])
+                ax.plot([r["noise_rate"] for r in truth], [r["true_noise_rate_mean"] for r in truth],
+                        linestyle="--", color="black", linewidth=1, label="true rate")
+            ax.set_ylim(-0.03, 1.03)
+            ax.grid(alpha=0.3)
+            if i == 0:
+                ax.set_title(f"E[SPC] = {spc:g}")
+            if i == len(panels) - 1:
+                ax.set_xlabel("noise rate")
+            if j == 0:
+                ax.set_ylabel(label)
+    fig.axes[len(spcs) * (len(panels) - 1)].legend(fontsize=6)
+    fig.suptitle(title or f"noise filters on planted {noise_type} noise "
+                 f"({evaluation.config.get('embedding', 'embedding')}, {evaluation.config['repeats']} repeats)")
     fig.tight_layout()
     return _save(fig, Path(path), rows)
 

@@ -3,7 +3,7 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.metrics import f1_score, precision_score, recall_score
+from sklearn.metrics import balanced_accuracy_score, f1_score, precision_score, recall_score
 
 from nas.metrics import noise_metrics
 
@@ -19,6 +19,7 @@ def test_matches_scikit_learn_for_both_classes():
     assert m["noise_recall"] == pytest.approx(recall_score(~true, ~pred))
     assert m["noise_f1"] == pytest.approx(f1_score(~true, ~pred))
     assert m["accuracy"] == pytest.approx((pred == true).mean())
+    assert m["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(true, pred))
     assert m["true_noise_rate"] == pytest.approx(1 - true.mean())
     assert m["predicted_noise_rate"] == pytest.approx(1 - pred.mean())
     assert m["n_samples"] == 200 and m["n_true_noisy"] == (~true).sum() and m["n_predicted_noisy"] == (~pred).sum()

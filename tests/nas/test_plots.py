@@ -70,3 +70,22 @@ def test_training_history_plot_from_one_mtadcs_fit(tmp_path):
     assert sizes == [5.0, 9.0, 12.0, 12.0]
     with pytest.raises(ValueError, match="at least one epoch"):
         plot_training_history([], tmp_path / "empty.png")
+
+
+def test_filter_evaluation_plot(tmp_path):
+    from nas.filters.evaluation import FilterEvaluation
+    from nas.plots import plot_filter_evaluation
+
+    records = [{"repeat": r, "noise_type": "sym", "noise_rate": q, "spc": s, "budget": 10, "filter": f,
+                "seconds": 0.1, "true_noise_rate": q, "predicted_noise_rate": q * (0.5 if f == "aum" else 1.0),
+                "noise_precision": 0.9, "noise_recall": 0.8, "noise_f1": 0.85, "balanced_accuracy": 0.8}
+               for r in range(2) for q in (0.2, 0.8) for s in (1, 5) for f in ("cv", "aum")]
+    ev = FilterEvaluation({"noise_types": ["sym"], "samples_per_class": [1, 5], "repeats": 2}, records)
+    ev.save(tmp_path)
+    path = plot_filter_evaluation(tmp_path / "results.json", tmp_path / "fig.png")
+    assert path.stat().st_size > 0
+    with open(tmp_path / "fig.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3 * 2 * 2 * 2  # panels x E[SPC] x filters x rates
+    aum = [r for r in rows if r["filter"] == "aum" and r["metric"] == "predicted_noise_rate" and r["noise_rate"] == "0.8"]
+    assert {float(r["mean"]) for r in aum} == {0.4}

@@ -12,7 +12,7 @@ import sys
 from typing import List, Optional
 
 VERB_MODULES: List[str] = ["demo", "simulate", "init", "query", "annotate", "status", "export", "bench", "plan",
-                           "correct"]
+                           "correct", "filters"]
 
 
 class CLIError(Exception):

@@ -6,6 +6,15 @@ The threshold comes from "fake-class" samples: ceil(|L|/C) unlabeled pool sample
 label C, which the model can only memorise. LowBudgetAUM trains a single linear layer on the SSL
 features for 40 epochs and calls clean every labeled sample whose AUM reaches the 80th percentile
 of the fake samples' AUM (the original AUM: a DNN, 150 epochs, the 99th percentile).
+
+One addition to the paper: the features are first multiplied by one scalar so that their root-mean-square
+row norm is ``feature_norm`` (default 4). With a constant learning rate a logit moves by lr·‖x‖² per
+step, so on raw features the same 40 epochs under-train unit-norm embeddings (margins stay near their
+initial values and AUM ranks noise barely better than chance) and over-train large-norm ones. Measured
+with ``nas filters evaluate`` (README, "How accurate are the noise filters"): on unit-norm embeddings
+the rescaling lifts balanced accuracy from 0.73 to 0.76 (one cluster per class) and 0.59 to 0.66 (three
+clusters per class), and halves the error of the predicted noise rate; on digits (RMS norm 3.9) nothing
+changes. ``feature_norm=None`` trains on the raw features, as the research code does.
 """
 from __future__ import annotations
 
@@ -79,6 +88,9 @@ class LowBudgetAUM(NoiseFilter):
     epochs : int, default 40
     percentile : float in [0, 100], default 80
         Clean iff AUM ≥ this percentile (linear interpolation) of the fake samples' AUM.
+    feature_norm : float > 0 or None, default 4.0
+        Root-mean-square row norm the features of L ∪ fake are scaled to (one scalar for all rows, so
+        directions and relative norms are kept); None trains on the raw features (research code).
     batch_size : int, default 64
     lr, momentum, weight_decay : SGD (Nesterov) settings, defaults 0.1, 0.9, 1e-4.
     device : "cpu" or "cuda"
@@ -105,11 +117,12 @@ class LowBudgetAUM(NoiseFilter):
     >>> is_clean = LowBudgetAUM(random_state=0).fit_predict(X, y, pool=pool, n_classes=3)
     """
 
-    def __init__(self, epochs: int = 40, percentile: float = 80.0, *, batch_size: int = 64, lr: float = 0.1,
-                 momentum: float = 0.9, weight_decay: float = 1e-4, device="cpu", noise_rate=None,
+    def __init__(self, epochs: int = 40, percentile: float = 80.0, *, feature_norm=4.0, batch_size: int = 64,
+                 lr: float = 0.1, momentum: float = 0.9, weight_decay: float = 1e-4, device="cpu", noise_rate=None,
                  random_state=None):
         self.epochs = epochs
         self.percentile = percentile
+        self.feature_norm = feature_norm
         self.batch_size = batch_size
         self.lr = lr
         self.momentum = momentum
@@ -122,6 +135,8 @@ class LowBudgetAUM(NoiseFilter):
         name = type(self).__name__
         check_int(self.epochs, name, "epochs", low=1)
         check_float(self.percentile, name, "percentile", low=0.0, high=100.0)
+        if self.feature_norm is not None:
+            check_float(self.feature_norm, name, "feature_norm", low=0.0, low_open=True)
         check_int(self.batch_size, name, "batch_size", low=1)
         check_float(self.lr, name, "lr", low=0.0, low_open=True)
         check_float(self.momentum, name, "momentum", low=0.0, high=1.0, high_open=True)
@@ -137,6 +152,10 @@ class LowBudgetAUM(NoiseFilter):
         self.fake_indices_ = rng.choice(pool.shape[0], size=n_fake, replace=False)
         features = np.concatenate([X, pool_rows(pool, self.fake_indices_, f"{type(self).__name__}.fit_predict")])
         labels = np.concatenate([y, np.full(n_fake, n_classes, dtype=np.int64)])
+        if self.feature_norm is not None:
+            rms = float(np.sqrt(np.mean(np.einsum("ij,ij->i", features, features))))
+            if rms > 0:  # all-zero features carry nothing to rescale
+                features = features * (self.feature_norm / rms)
         aum = area_under_margin(features, labels, n_classes + 1, epochs=self.epochs, batch_size=self.batch_size,
                                 lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay, rng=rng,
                                 device=torch_device(self.device, type(self).__name__))
