@@ -49,5 +49,6 @@ def test_results_do_not_depend_on_the_thread_count(one_thread, threads):
 def test_fingerprints_cover_every_trainer_and_filter(one_thread):
     from nas.filters import FILTERS
 
-    expected = {"LinearProbe", "ResNet18Classifier", *(f"filter:{name}" for name in FILTERS)}
+    expected = {"LinearProbe", "ResNet18Classifier", "MTaDCS", "ActiveLabelCorrection",
+                *(f"filter:{name}" for name in FILTERS)}
     assert expected <= one_thread.keys()

@@ -32,7 +32,8 @@ def _data():
 
 
 def _trainers(X, y) -> Dict[str, Callable[[], str]]:
-    from nas.training import LinearProbe, ResNet18Classifier
+    from nas.correction import ActiveLabelCorrection
+    from nas.training import MTaDCS, LinearProbe, ResNet18Classifier
 
     rng = np.random.default_rng(1)
     images = rng.integers(0, 256, (40, 8, 8, 3), dtype=np.uint8)
@@ -42,6 +43,12 @@ def _trainers(X, y) -> Dict[str, Callable[[], str]]:
         "ResNet18Classifier": lambda: _digest(
             ResNet18Classifier(epochs=2, width=4, batch_size=16, random_state=1).fit(images, labels)
             .decision_function(images)),
+        "LinearProbe(sample_weight)": lambda: _digest(
+            LinearProbe(epochs=20, random_state=0).fit(X, y, sample_weight=np.linspace(0.1, 1, len(y)))
+            .decision_function(X)),
+        "MTaDCS": lambda: _digest(MTaDCS(epochs=6, warmup_epochs=2, random_state=0).fit(X, y).decision_function(X)),
+        "ActiveLabelCorrection": lambda: _digest(
+            ActiveLabelCorrection(batch_size=10, random_state=0).fit(X, y, n_classes=4).select()),
     }
 
 
