@@ -21,6 +21,7 @@ import numpy as np
 
 from . import graph_cache
 from .errors import WorkspaceError
+from .files import replace_atomically
 from .store import Config, FilterRun
 
 
@@ -257,12 +258,7 @@ def train_probe(X: np.ndarray, samples: np.ndarray, labels: np.ndarray, *, class
                   "intercept": torch.from_numpy(np.ascontiguousarray(probe.intercept_)),
                   "classes": list(classes), "n_features": int(X.shape[1]), "n_train": int(samples.size),
                   "format": "logits = features @ coef.T + intercept"}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(checkpoint, tmp)
-    tmp.replace(path)
-    return path
+    return replace_atomically(path, lambda f: torch.save(checkpoint, f), binary=True)
 
 
 def train_mtadcs(X: np.ndarray, samples: np.ndarray, labels: np.ndarray, is_clean: np.ndarray, *,
@@ -292,9 +288,4 @@ def train_mtadcs(X: np.ndarray, samples: np.ndarray, labels: np.ndarray, is_clea
                   "corrected_labels": torch.from_numpy(model.labels_),
                   "in_confidence_set": torch.from_numpy(model.in_confidence_set_),
                   "history": {k: v.tolist() for k, v in model.history_.items()}}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(checkpoint, tmp)
-    tmp.replace(path)
-    return path
+    return replace_atomically(path, lambda f: torch.save(checkpoint, f), binary=True)
