@@ -6,21 +6,13 @@ import json
 import numpy as np
 import pytest
 
+from helpers.data import save_blob_pool
 from nas.cli import main
-
-
-def _blobs(n, seed):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 4, n)
-    return (3.0 * np.eye(4, 8)[y] + 0.6 * rng.standard_normal((n, 8))).astype(np.float32), y
 
 
 @pytest.fixture
 def files(tmp_path):
-    X, y = _blobs(120, 0)
-    X_test, y_test = _blobs(40, 1)
-    np.save(tmp_path / "features.npy", X)
-    np.save(tmp_path / "labels.npy", y)
+    _, X_test, y_test = save_blob_pool(tmp_path)
     np.save(tmp_path / "test_features.npy", X_test)
     np.save(tmp_path / "test_labels.npy", y_test)
     return tmp_path
