@@ -74,10 +74,10 @@ def _kmeans(sample: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """Lloyd's k-means (float32, torch GEMM) on ``sample``: k centroids, empty cells re-seeded from the sample."""
     data = torch.from_numpy(sample)
     centroids = data[torch.from_numpy(rng.choice(sample.shape[0], size=k, replace=False))].clone()
-    sq = (data * data).sum(1)
     for _ in range(_KMEANS_ITERATIONS):
-        dist = sq[:, None] - 2.0 * data @ centroids.T + (centroids * centroids).sum(1)[None, :]
-        assign = dist.argmin(1)
+        c_sq = (centroids * centroids).sum(1)[None, :]
+        assign = torch.cat([(c_sq - 2.0 * data[i:i + _ASSIGN_ROWS] @ centroids.T).argmin(1)
+                            for i in range(0, data.shape[0], _ASSIGN_ROWS)])  # row chunks: bounded memory
         counts = torch.bincount(assign, minlength=k).to(torch.float32)
         sums = torch.zeros_like(centroids).index_add_(0, assign, data)
         empty = counts == 0

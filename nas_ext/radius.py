@@ -109,18 +109,23 @@ def estimate_radius_edges(X: Any, delta: float, *, metric: str = "cosine", sampl
 
     mean = column_mean(X) if metric == "euclidean" else None
     rows, rsq = prepare_block(X[rows_idx], metric, mean)
-    cols, csq = prepare_block(X[cols_idx], metric, mean)
-    release_pages(X)
-    dots = rows.astype(np.float64) @ cols.astype(np.float64).T
-    if metric == "cosine":
-        within = (1.0 - dots) < delta
-    else:
-        within = np.sqrt(np.maximum(0.0, rsq[:, None] + csq[None, :] - 2.0 * dots)) < delta
-    within[rows_idx[:, None] == cols_idx[None, :]] = False  # self-loops are counted exactly below
+    rows64 = rows.astype(np.float64)
+    counts = np.zeros(rows.shape[0], dtype=np.float64)
+    for start in range(0, cols_idx.shape[0], 8192):  # column chunks: a few MiB of temporaries
+        part = cols_idx[start:start + 8192]
+        cols, csq = prepare_block(X[part], metric, mean)
+        dots = rows64 @ cols.astype(np.float64).T
+        if metric == "cosine":
+            within = (1.0 - dots) < delta
+        else:
+            within = np.sqrt(np.maximum(0.0, rsq[:, None] + csq[None, :] - 2.0 * dots)) < delta
+        within[rows_idx[:, None] == part[None, :]] = False  # self-loops are counted exactly below
+        counts += within.sum(axis=1)
+        release_pages(X)
     # Per sampled row: its neighbours among the sampled columns, scaled to the n - 1 other rows. The
     # interval is 3 standard errors of that mean (row degrees vary a lot on clustered data) plus 3 hits.
-    others = cols.shape[0] - np.isin(rows_idx, cols_idx).astype(np.float64)
-    degree = within.sum(axis=1) * (n - 1.0) / np.maximum(others, 1.0)
+    others = cols_idx.shape[0] - np.isin(rows_idx, cols_idx).astype(np.float64)
+    degree = counts * (n - 1.0) / np.maximum(others, 1.0)
     spread = 3.0 * degree.std(ddof=1) / math.sqrt(degree.size) if degree.size > 1 else degree.mean()
     spread += 3.0 * (n - 1.0) / max(float(others.mean()), 1.0)
     mean = float(degree.mean())
