@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import machine, matmul_peak_gflops  # noqa: E402
 from _pool import write_pool  # noqa: E402

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import clustered_embeddings, machine, peak_rss_mib  # noqa: E402
 

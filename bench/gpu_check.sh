@@ -36,9 +36,9 @@ stage build 240 python3 -m pip install -q --no-build-isolation --no-deps --no-co
 export PYTHONPATH=$SITE:/tmp/nas-wheels
 (cd /tmp && python3 -c "import nas_ext, torch; i = nas_ext.build_info(); print(i, torch.__version__); \
 assert i['cuda'] and torch.cuda.is_available(), 'no CUDA build or no GPU'") || exit 1
-PYTEST=(python3 -P -m pytest -q -p no:cacheprovider -o addopts="-ra --strict-markers --import-mode=importlib")
+PYTEST=(python3 -P -m pytest -q -p no:cacheprovider -p no:benchmark -o addopts="-ra --strict-markers --import-mode=importlib")
 stage cuda-tests 150 "${PYTEST[@]}" -n 8 tests/nas_ext
 stage cuda-marked 120 "${PYTEST[@]}" -n 4 tests -m cuda
-stage bench-gpu 240 python3 bench/bench_gpu.py
+stage bench-gpu 240 python3 -P bench/bench_gpu.py
 stage full-suite 200 "${PYTEST[@]}" -n 14 tests
 stage memcheck 90 compute-sanitizer --tool memcheck --error-exitcode 9 "${PYTEST[@]}" -x tests/nas_ext/test_cuda_parity.py

@@ -105,7 +105,7 @@ class CoverageState:
 
     >>> import numpy as np, scipy.sparse as sp
     >>> from nas_ext import CoverageState
-    >>> A = sp.block_diag([np.ones((3, 3)), np.ones((2, 2)), np.ones((1, 1))], format="csr")
+    >>> A = sp.block_diag([sp.csr_matrix(np.ones((k, k))) for k in (3, 2, 1)], format="csr")
     >>> state = CoverageState(A)
     >>> state.gains()
     array([3., 3., 3., 2., 2., 1.])
@@ -216,7 +216,7 @@ class CoverageState:
         use; on the GPU, one O(N) masked argmax.
 
         >>> import numpy as np, scipy.sparse as sp
-        >>> state = CoverageState(sp.block_diag([np.ones((3, 3)), np.ones((2, 2))], format="csr"))
+        >>> state = CoverageState(sp.block_diag([sp.csr_matrix(np.ones((k, k))) for k in (3, 2)], format="csr"))
         >>> state.peek(), state.n_candidates
         ((0, 3.0), 5)
         """
@@ -233,7 +233,7 @@ class CoverageState:
         keep a pristine state and copy it to start over (NAS does, once per share) instead of rebuilding.
 
         >>> import numpy as np, scipy.sparse as sp
-        >>> pristine = CoverageState(sp.block_diag([np.ones((3, 3)), np.ones((2, 2))], format="csr"))
+        >>> pristine = CoverageState(sp.block_diag([sp.csr_matrix(np.ones((k, k))) for k in (3, 2)], format="csr"))
         >>> working = pristine.copy()
         >>> working.pick(2)[0].tolist(), working.n_candidates, pristine.n_candidates
         ([0, 3], 3, 5)

@@ -165,7 +165,7 @@ def test_coverage_same_picks_random_tie_break_and_cuda_graph():
 
 
 def test_coverage_exhausts_like_the_cpu():
-    graph = nas_ext.Graph.from_scipy(sp.block_diag([np.ones((3, 3)), np.ones((2, 2)), np.ones((1, 1))], format="csr"))
+    graph = nas_ext.Graph.from_scipy(sp.block_diag([sp.csr_matrix(np.ones((k, k))) for k in (3, 2, 1)], format="csr"))
     cpu = nas_ext.CoverageState(graph)
     gpu = nas_ext.CoverageState(graph, device="cuda")
     np.testing.assert_array_equal(host(gpu.pick(6)[0]), cpu.pick(6)[0])
