@@ -16,9 +16,11 @@
 #include "cpu/knn_graph.h"
 #include "cpu/radius_graph.h"
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #ifndef NAS_VERSION
 #define NAS_VERSION "0.0.0+dev"
@@ -374,6 +376,60 @@ void diffuse_typed(Int64Array indptr, Int32Array indices, FloatArray weights, py
                         fixed.size(), static_cast<T>(fixed_value), step, n_steps);
 }
 
+// propagate_select ------------------------------------------------------------------------------------
+py::array_t<int64_t> propagate_select(Int64Array indptr, Int32Array indices, FloatArray weights, DoubleArray field,
+                                      Int64Array ranked, int64_t candidate_size, Int64Array tie_key, int64_t n_picks,
+                                      Int64Array pinned, double step, int64_t n_steps, bool pin_batch) {
+    const std::string fn = "propagate_select";
+    const int64_t n = indptr.size() - 1;
+    if (n < 0 || indptr.data()[0] != 0 || indptr.data()[n] != indices.size())
+        nas::bad_argument(fn, "graph", "a CSR graph with indptr[0] == 0 and indptr[-1] == nnz", to_str_shape(indptr));
+    const int64_t* ip = indptr.data();
+    for (int64_t i = 0; i < n; ++i)
+        if (ip[i + 1] < ip[i])
+            nas::bad_argument(fn, "graph", "a CSR graph with non-decreasing indptr",
+                              "indptr decreasing at row " + nas::to_str(i));
+    if (weights.size() != indices.size())
+        nas::bad_argument(fn, "weights", "one weight per edge (" + nas::to_str(indices.size()) + ")",
+                          nas::to_str(weights.size()) + " weights");
+    if (field.ndim() != 1 || field.shape(0) != n)
+        nas::bad_argument(fn, "field", "a float64 array of shape (" + nas::to_str(n) + ",)", to_str_shape(field));
+    const double* fv = field.data();
+    for (int64_t i = 0; i < n; ++i)
+        if (!std::isfinite(fv[i])) nas::bad_argument(fn, "field", "finite values", "the value " + nas::to_str(fv[i]));
+    if (tie_key.ndim() != 1 || tie_key.shape(0) != n)
+        nas::bad_argument(fn, "tie_key", "an int64 array of shape (" + nas::to_str(n) + ",)", to_str_shape(tie_key));
+    const int64_t n_ranked = ranked.size();
+    const int64_t* rk = ranked.data();
+    std::vector<uint8_t> seen(static_cast<size_t>(n), 0);
+    for (int64_t r = 0; r < n_ranked; ++r) {
+        if (rk[r] < 0 || rk[r] >= n || seen[rk[r]])
+            nas::bad_argument(fn, "ranked", "distinct rows in [0, " + nas::to_str(n) + ")", nas::to_str(rk[r]));
+        seen[rk[r]] = 1;
+    }
+    const int64_t* pn = pinned.data();
+    for (int64_t f = 0; f < pinned.size(); ++f)
+        if (pn[f] < 0 || pn[f] >= n || (f > 0 && pn[f] <= pn[f - 1]))
+            nas::bad_argument(fn, "pinned", "sorted distinct rows in [0, " + nas::to_str(n) + ")", nas::to_str(pn[f]));
+    if (n_picks < 0 || n_picks > n_ranked)
+        nas::bad_argument(fn, "n_picks", "an int in [0, " + nas::to_str(n_ranked) + "]", nas::to_str(n_picks));
+    if (n_picks > 0 && (candidate_size < 1 || candidate_size > n_ranked))
+        nas::bad_argument(fn, "candidate_size", "an int in [1, " + nas::to_str(n_ranked) + "]",
+                          nas::to_str(candidate_size));
+    if (!(step > 0.0) || !std::isfinite(step)) nas::bad_argument(fn, "step", "a float in (0, inf)", nas::to_str(step));
+    if (n_steps < 0) nas::bad_argument(fn, "n_steps", "an int in [0, inf]", nas::to_str(n_steps));
+    py::array_t<int64_t> picks(n_picks);
+    double* out = field.mutable_data();
+    int64_t* picks_out = picks.mutable_data();
+    {
+        py::gil_scoped_release release;
+        nas::propagate_select_cpu(ip, indices.data(), weights.data(), n, out, rk, n_ranked,
+                                  std::min(candidate_size, n_ranked), tie_key.data(), n_picks, pn, pinned.size(),
+                                  pin_batch, step, n_steps, picks_out);
+    }
+    return picks;
+}
+
 }  // namespace knn_diffusion_py
 
 #ifdef NAS_WITH_CUDA
@@ -536,6 +592,12 @@ PYBIND11_MODULE(_C, m) {
           py::arg("indptr").noconvert(), py::arg("indices").noconvert(), py::arg("weights").noconvert(),
           py::arg("values").noconvert(), py::arg("out").noconvert(), py::arg("fixed").noconvert(),
           py::arg("fixed_value"), py::arg("step"), py::arg("n_steps"));
+    m.def("propagate_select", &knn_diffusion_py::propagate_select,
+          "Entropy-propagation batch selection: n_picks argmax picks, each pinned and diffused (field in place).",
+          py::arg("indptr").noconvert(), py::arg("indices").noconvert(), py::arg("weights").noconvert(),
+          py::arg("field").noconvert(), py::arg("ranked").noconvert(), py::arg("candidate_size"),
+          py::arg("tie_key").noconvert(), py::arg("n_picks"), py::arg("pinned").noconvert(), py::arg("step"),
+          py::arg("n_steps"), py::arg("pin_batch"));
     m.def("diffuse", &knn_diffusion_py::diffuse_typed<double>,
           "Explicit Euler Laplacian diffusion (float64 values).",
           py::arg("indptr").noconvert(), py::arg("indices").noconvert(), py::arg("weights").noconvert(),

@@ -4,10 +4,10 @@ Each pick takes the candidate with the highest entropy, pins its entropy to 0 an
 e <- e - delta_L·(I - D⁻¹A)e over the kNN graph, so the entropy of the pick's neighbours drops and the next
 pick lands elsewhere. Two propagation modes:
 
-- ``"global"`` (the paper's): the whole field is diffused T_L steps per pick, one ``nas_ext.diffuse`` kernel
-  call, O(T_L·nnz) per pick. Exact; the only savings are in memory order: the graph is renumbered once by
-  reverse Cuthill-McKee so that neighbours sit close together (the kernel is bound by its gathers), and the
-  kernel is called directly on pre-validated arrays.
+- ``"global"`` (the paper's): the whole field is diffused T_L steps per pick, O(T_L·nnz) per pick. Exact; the
+  whole batch (argmax, pin, steps) runs in one kernel call (``_C.propagate_select``: one thread team, the row
+  sums once, the same arithmetic as a ``nas_ext.diffuse`` call per pick), and the graph is renumbered once by
+  reverse Cuthill-McKee so that neighbours sit close together (the steps are bound by their gathers).
 - ``"local"`` (incremental): a pick changes the field only through its pin. Diffusion is linear, so the field
   after the pick is M^T e (the pick-independent background smoothing) plus the pin's effect, which is exactly
   supported on the T_L-hop ball of the pick. This mode adds the pin's effect exactly and skips the background
@@ -112,10 +112,6 @@ class EntropyPropagation:
         self.ball_sizes_: list = []
 
     # ---- one pick's propagation ------------------------------------------------------------------------
-    def _global(self, e: np.ndarray, pinned: np.ndarray, out: np.ndarray) -> None:
-        """T_L steps on the whole (renumbered) field, ``pinned`` positions reset to 0 before each step."""
-        _C.diffuse(self._indptr, self._indices, self._weights, e, out, pinned, 0.0, self.step, self.n_steps)
-
     def _ball(self, centre: int) -> np.ndarray:
         """Sorted original indices within n_steps hops of ``centre``."""
         seen = np.zeros(self.n, dtype=bool)
@@ -182,34 +178,50 @@ class EntropyPropagation:
             raise param_error(owner, "order", f"distinct sample indices in [0, {n})", order)
         n_picks = check_int(n_picks, owner, "n_picks", low=0, high=order.size)
         size = check_int(candidate_size, owner, "candidate_size", low=min(1, order.size), high=order.size)
-        glob = self.mode == "global"
-        pos_of = self.rank if glob else np.arange(n, dtype=np.int64)
-        index_of = self.perm if glob else np.arange(n, dtype=np.int64)
-        ranked = pos_of[order]                            # candidacy order, in field positions
-        cur = np.ascontiguousarray(e[self.perm]) if glob else e.copy()
-        nxt = np.empty_like(cur)
-        active = np.zeros(n, dtype=bool)
+        if self.mode == "global":
+            return self._select_global(e, n_picks, order, size, progress)
+        return self._select_local(e, n_picks, order, size, progress)
+
+    def _select_global(self, e, n_picks: int, order, size: int, progress) -> tuple:
+        """The paper's loop in the ``_C.propagate_select`` kernel on the renumbered graph. With a progress bar
+        the batch runs in 20 chunks, each one call continuing the last: the candidates are the rest of the order
+        without the picks so far (C keeps ``size`` members), and with clamp="batch" those picks stay pinned."""
+        field = np.ascontiguousarray(e[self.perm])
+        ranked = self.rank[order]                         # candidacy order, in field positions
+        chunk = n_picks if progress is None else max(1, -(-n_picks // 20))
+        pin_batch = self.clamp == "batch"
+        picks = np.empty(0, dtype=np.int64)
+        while picks.size < n_picks:
+            take = min(chunk, n_picks - picks.size)
+            remaining = ranked[~np.isin(ranked, picks)] if picks.size else ranked
+            pinned = np.sort(picks) if pin_batch else np.empty(0, dtype=np.int64)
+            new = _C.propagate_select(self._indptr, self._indices, self._weights, field, remaining,
+                                      min(size, remaining.size), self.perm, take, pinned, self.step, self.n_steps,
+                                      pin_batch)
+            picks = np.concatenate([picks, new])
+            if progress is not None:
+                progress.update(take)
+        out = np.empty(self.n, dtype=np.float64)
+        out[self.perm] = field
+        return self.perm[picks], out
+
+    def _select_local(self, e, n_picks: int, order, size: int, progress) -> tuple:
+        """The incremental mode: the argmax in numpy, the pin's effect on its ball per pick."""
+        ranked = np.asarray(order, dtype=np.int64)
+        cur = e.copy()
+        active = np.zeros(self.n, dtype=bool)
         active[ranked[:size]] = True
         upcoming = size
         picks = np.empty(n_picks, dtype=np.int64)
         for b in range(n_picks):
             masked = np.where(active, cur, -np.inf)
-            ties = np.flatnonzero(masked == masked.max())
-            pos = int(ties[np.argmin(index_of[ties])]) if ties.size > 1 else int(ties[0])
-            pick = int(index_of[pos])
+            pick = int(np.argmax(masked))                 # the first maximum: the lowest index
             picks[b] = pick
-            active[pos] = False
+            active[pick] = False
             if upcoming < ranked.size:
                 active[ranked[upcoming]] = True
                 upcoming += 1
-            if glob:
-                pinned = np.sort(pos_of[picks[:b + 1]]) if self.clamp == "batch" else np.array([pos], np.int64)
-                self._global(cur, pinned, nxt)
-                cur, nxt = nxt, cur
-            else:
-                self._local(cur, pick, picks[:b] if self.clamp == "batch" else np.empty(0, np.int64))
+            self._local(cur, pick, picks[:b] if self.clamp == "batch" else np.empty(0, np.int64))
             if progress is not None:
                 progress.update(1)
-        field = np.empty(n, dtype=np.float64)
-        field[index_of] = cur
-        return picks, field
+        return picks, cur

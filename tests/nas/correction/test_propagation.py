@@ -115,3 +115,25 @@ def test_bad_inputs():
         EntropyPropagation(np.eye(3))
     with pytest.raises(ValueError, match="step"):
         EntropyPropagation(g, step=0.0)
+
+
+@pytest.mark.parametrize("clamp", ["pick", "batch"])
+def test_a_progress_bar_does_not_change_the_batch(clamp):
+    """With a progress bar the global kernel runs in chunks that continue one another: same picks, same field."""
+    rng = np.random.default_rng(4)
+    g = nas_ext.knn_graph(rng.standard_normal((300, 4)).astype(np.float32), 5)
+    e, order = rng.random(300), rng.permutation(300)
+
+    class Counter:
+        n = 0
+
+        def update(self, k):
+            self.n += k
+
+    prop = EntropyPropagation(g, clamp=clamp)
+    picks, field = prop.select(e, 45, order=order, candidate_size=100)
+    bar = Counter()
+    chunked_picks, chunked_field = prop.select(e, 45, order=order, candidate_size=100, progress=bar)
+    assert bar.n == 45
+    np.testing.assert_array_equal(chunked_picks, picks)
+    np.testing.assert_array_equal(chunked_field, field)
