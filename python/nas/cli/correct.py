@@ -1,7 +1,7 @@
 """`nas correct`: active label correction (seed 003) - which already-labeled samples to send back.
 
 - ``nas correct simulate``: the paper's experiment on embeddings with known labels: corrupt them, compare
-  ALC with Random / Entropy / CorrActive (loss) / LossEnt, and report per round the noisy-hit rate of the
+  ALC with Random / Entropy / CorrActive (loss) / LossEnt / DALC, and report per round the noisy-hit rate of the
   queries (Table 1) and the test accuracy vs labels queried (Figs. 2-3), mean ± standard error.
 - ``nas correct init | queue | answer | status | export``: rounds on a workspace whose labels came from a
   noisy source (see nas.correction.workspace).
@@ -39,6 +39,13 @@ def _alc_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--clamp", choices=("pick", "batch"), default="pick")
     g.add_argument("--candidate-size", type=float,
                    help="|C|: an int count or a fraction in (0, 1] of the pool (default: the alpha < 1/n samples)")
+    g.add_argument("--pin-relabelled", action="store_true",
+                   help="robust methods: give the re-labelled samples alpha = max(alpha) after every epoch "
+                        "(spec 2.4(5); default: the paper's, weighted like the others)")
+    g.add_argument("--anchor-percentile", type=float, default=97.0,
+                   help="dalc: round 0's T from the anchor below this percentile of p(i|x) (97; 100 = argmax)")
+    g.add_argument("--transition-smoothing", type=float, default=1.0,
+                   help="dalc: pseudo-counts per class towards round 0's T in the later rounds' T (1)")
 
 
 def alc_params(args) -> dict:
@@ -47,11 +54,13 @@ def alc_params(args) -> dict:
     if size is not None:
         size = int(size) if size > 1 else float(size)
     return {"epochs": args.epochs, "lr": args.lr, "n_neighbors": args.n_neighbors, "propagation": args.propagation,
-            "clamp": args.clamp, "candidate_size": size}
+            "clamp": args.clamp, "candidate_size": size, "pin_relabelled": args.pin_relabelled,
+            "anchor_percentile": args.anchor_percentile, "transition_smoothing": args.transition_smoothing}
 
 
 def _simulate_arguments(p: argparse.ArgumentParser) -> None:
     from nas.correction import METHODS
+    from nas.correction.simulate import DEFAULT_METHODS
 
     data = p.add_argument_group("data (.npy, .npz or .pt; PATH:KEY picks an array inside .npz / dict .pt)")
     data.add_argument("--features", required=True, help="pool embeddings, N x d float")
@@ -69,7 +78,7 @@ def _simulate_arguments(p: argparse.ArgumentParser) -> None:
     noise.add_argument("--noisy-labels", help="observed labels for --noise-type file")
     noise.add_argument("--transition", help="C x C row-stochastic matrix for --noise-type asym")
     run = p.add_argument_group("run")
-    run.add_argument("--methods", nargs="+", default=["random", "entropy", "loss", "lossent", "alc"],
+    run.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
                      choices=sorted(METHODS), metavar="METHOD",
                      help=f"methods to compare ({', '.join(sorted(METHODS))}; loss = CorrActive)")
     run.add_argument("--budget", type=int, required=True, help="G, labels to re-query in total")
@@ -131,7 +140,7 @@ def _simulate(args) -> int:
         result = simulate(X, y, X_test, y_test, noise=noise, budget=args.budget, batch_size=args.batch,
                           methods=args.methods, repeats=args.repeats, seed=args.seed, n_classes=n_classes,
                           params=alc_params(args), progress=not args.quiet)
-    print(correction_table(result, ("hit_rate", "accuracy", "redundancy")))
+    print(correction_table(result, ("hit_rate", "accuracy", "redundancy", "transition_error")))
     auroc = [r["weight_auroc_mean"] for r in result.summary if r["round"] == 0 and "weight_auroc_mean" in r
              and r["weight_auroc_mean"] == r["weight_auroc_mean"]]
     if auroc:

@@ -14,10 +14,11 @@ def add_subcommands(sub) -> None:
                                       "and choose the method; once per workspace (made by `nas init`)")
     add_directory(p)
     p.add_argument("labels", metavar="LABELS.csv")
-    p.add_argument("--method", default="alc", help="alc (default), random, entropy, loss, lossent, alc_topq")
+    p.add_argument("--method", default="alc",
+                   help="alc (default), random, entropy, loss, lossent, dalc, alc_topq")
     p.add_argument("--batch-size", type=int, default=100, help="samples per re-label round (default 100)")
     p.add_argument("--param", action="append", metavar="KEY=VALUE",
-                   help="ActiveLabelCorrection option, e.g. epochs=30, propagation=local")
+                   help="ActiveLabelCorrection option, e.g. epochs=30, propagation=local, pin_relabelled=true")
     add_features_override(p)
     p = sub.add_parser("queue", help="the samples to re-label now, written as CSV (the open round again until "
                                      "it is fully answered)")

@@ -5,8 +5,9 @@ with robust per-sample weights (Eqs. 2-4) for the paper's method, then picks a b
 method ("alc") picks among the down-weighted samples (low alpha: probably mislabeled) the one of highest
 entropy, pins its entropy to 0 and diffuses it over the kNN graph (Eq. 8) so the next pick lands elsewhere.
 Baselines: "random", "entropy" (top-Q entropy, Rebbapragada et al.), "loss" (top-Q loss: CorrActive),
-"lossent" (top-Q loss + entropy, after Bernhardt et al.), and the ablation "alc_topq" (alc's weights and
-candidate set, top-Q entropy instead of propagation).
+"lossent" (top-Q loss + entropy, after Bernhardt et al.), "dalc" (top-Q entropy of a classifier trained with a
+forward-corrected loss under an estimated noise model, after Li et al.'s dual active label correction), and the
+ablation "alc_topq" (alc's weights and candidate set, top-Q entropy instead of propagation).
 """
 from __future__ import annotations
 
@@ -26,16 +27,18 @@ from nas_ext._validation import check_choice, check_features, check_float, check
 from ..training import LinearProbe
 from ..training._sgd import check_labels
 from .propagation import CLAMP_MODES, PROPAGATION_MODES, EntropyPropagation, batch_redundancy
+from .transition import anchor_transition, count_transition, realised_transition, transition_error
 from .weights import SCALES, RobustWeights
 
 __all__ = ["ActiveLabelCorrection", "CorrectionResult", "METHODS", "entropy_of"]
 
 logger = logging.getLogger(__name__)
 
-#: method -> (robust weights, selection rule)
-METHODS: Dict[str, tuple] = {"alc": (True, "propagation"), "alc_topq": (True, "candidate_entropy"),
-                             "entropy": (False, "entropy"), "loss": (False, "loss"),
-                             "lossent": (False, "lossent"), "random": (False, "random")}
+#: method -> (robust weights, selection rule, forward-corrected loss under an estimated noise model)
+METHODS: Dict[str, tuple] = {"alc": (True, "propagation", False), "alc_topq": (True, "candidate_entropy", False),
+                             "dalc": (False, "entropy", True), "entropy": (False, "entropy", False),
+                             "loss": (False, "loss", False), "lossent": (False, "lossent", False),
+                             "random": (False, "random", False)}
 
 
 def entropy_of(logits: np.ndarray) -> np.ndarray:
@@ -54,7 +57,9 @@ class CorrectionResult:
     query: ``round``, ``n_queried`` (cumulative), ``n_fixed`` (answers that changed the label), ``fix_rate``,
     ``hit_rate`` (queries whose *original* label was wrong; needs ``y_true``), ``accuracy`` (test, %),
     ``redundancy`` (batch members with a graph neighbour in the batch), ``weight_auroc`` (AUROC of -alpha
-    for the original labels being wrong, robust methods, round 0), ``time_train``, ``time_select`` (s).
+    for the original labels being wrong, robust methods, round 0), ``transition_error`` (DALC: mean row
+    total-variation distance of the round's T from the noise actually drawn; needs ``y_true``),
+    ``time_train``, ``time_select`` (s). transition : the last round's T (C, C) for 'dalc', else None.
     """
 
     labels: np.ndarray
@@ -62,6 +67,7 @@ class CorrectionResult:
     order: np.ndarray
     alpha: np.ndarray
     history: List[dict] = field(default_factory=list)
+    transition: Optional[np.ndarray] = None
 
 
 class ActiveLabelCorrection:
@@ -69,7 +75,7 @@ class ActiveLabelCorrection:
 
     Parameters (keyword-only; defaults are the paper's, spec 2.2)
     ----------
-    method : one of METHODS ('alc' = the paper's; 'random', 'entropy', 'loss', 'lossent', 'alc_topq').
+    method : one of METHODS ('alc' = the paper's; 'random', 'entropy', 'loss', 'lossent', 'dalc', 'alc_topq').
     batch_size : Q, labels per round (1000).
     n_neighbors : k of the kNN graph (10). step, n_steps : delta_L (0.1) and T_L (10) of Eq. 8.
     weight_rate : delta_a of Eq. 3 (0.1). loss_scale : 'pairwise' or 'mean' (sigma_a, spec 2.4(4)).
@@ -78,11 +84,32 @@ class ActiveLabelCorrection:
     propagation : 'global' (the paper's loop) or 'local' (the pin's exact effect only; see
         ``nas.correction.propagation``). clamp : 'pick' or 'batch'. zero_relabelled : set e = 0 on the samples
         already re-labelled before each round's propagation.
+    pin_relabelled : after every epoch's weight update, set alpha_j = max(alpha) for the re-labelled samples
+        (their labels are the oracle's) and renormalise (spec 2.4(5)); robust methods only. Default False: the
+        paper treats them like the others.
+    anchor_percentile, transition_smoothing : DALC's noise model (see below); 97 and 1.
     epochs, lr, momentum, weight_decay, lr_step, train_batch_size : the classifier recipe: a linear softmax
         layer on the fixed features (``nas.training.LinearProbe``), 30 epochs, SGD lr 0.01, momentum 0.9,
         weight decay 1e-4, lr x 0.1 every 10 epochs, batches of 100; re-initialised every round.
     random_state : None or int; the classifier of round r uses the same seed for every method (paired runs).
     progress : tqdm bar over the picks.
+
+    DALC (Li et al. 2022, as the paper describes it: lines 183-205 and footnote 3). It selects like 'entropy'
+    (top-Q entropy of h) but trains h with the forward-corrected loss l(Tᵀ softmax(h(x)), y) (Eq. 10) on the
+    *uncertain* examples. The paper leaves open how T is estimated and which examples are uncertain; here:
+    - round 0 (no answers yet): T from the whole noisy set D by anchor points (Patrini et al. 2017): a plain
+      classifier is trained on D with round 0's seed, and row i of T is its predicted distribution at the
+      sample of highest p(i|x) below the ``anchor_percentile``-th percentile (100: the argmax);
+    - later rounds: T from S^t, the re-labelled samples, whose observed and true labels are both known:
+      per true class the counts of observed labels plus ``transition_smoothing``·C pseudo-counts shared out as
+      the round-0 row, row-normalised (``nas.correction.transition.count_transition``): a class with few
+      answers keeps close to the round-0 estimate, one with many follows its counts. (Footnote 3 reports
+      DALC's accuracy dropping in round 2 because S^t is small then; the smoothing damps, not removes, this.
+      S^t is also a biased sample, the highest-entropy ones, so its T can overstate the noise.)
+    - uncertain = not re-labelled yet: their labels are the noisy source's, so they get the corrected loss;
+      the re-labelled samples carry oracle labels and get the plain cross-entropy. (The paper's "uncertain
+      examples identified during training" names no rule; this is the one that follows from the setting.)
+    The round's T is ``transition_``. Cost: one extra plain training in the first round (the anchors).
 
     Cost per round: E epochs of SGD plus E forward passes over n (O(E·n·d·C)), then for 'alc' one diffusion
     per pick (O(Q·T_L·nnz), see EntropyPropagation), for the top-Q rules an O(n log n) sort. The kNN graph is
@@ -102,9 +129,11 @@ class ActiveLabelCorrection:
 
     def __init__(self, *, method: str = "alc", batch_size: int = 1000, n_neighbors: int = 10, step: float = 0.1,
                  n_steps: int = 10, weight_rate: float = 0.1, loss_scale: str = "pairwise", candidate_size=None,
-                 propagation: str = "global", clamp: str = "pick", zero_relabelled: bool = False, epochs: int = 30,
-                 lr: float = 0.01, momentum: float = 0.9, weight_decay: float = 1e-4, lr_step: Optional[int] = 10,
-                 train_batch_size: int = 100, random_state=None, progress: bool = False):
+                 propagation: str = "global", clamp: str = "pick", zero_relabelled: bool = False,
+                 pin_relabelled: bool = False, anchor_percentile: float = 97.0, transition_smoothing: float = 1.0,
+                 epochs: int = 30, lr: float = 0.01, momentum: float = 0.9, weight_decay: float = 1e-4,
+                 lr_step: Optional[int] = 10, train_batch_size: int = 100, random_state=None,
+                 progress: bool = False):
         owner = "ActiveLabelCorrection"
         self.method = check_choice(method, owner, "method", tuple(METHODS))
         self.batch_size = check_int(batch_size, owner, "batch_size", low=1)
@@ -121,6 +150,12 @@ class ActiveLabelCorrection:
         self.propagation = check_choice(propagation, owner, "propagation", PROPAGATION_MODES)
         self.clamp = check_choice(clamp, owner, "clamp", CLAMP_MODES)
         self.zero_relabelled = bool(zero_relabelled)
+        if not isinstance(pin_relabelled, (bool, np.bool_)):
+            raise param_error(owner, "pin_relabelled", "a bool", pin_relabelled, exc=TypeError)
+        self.pin_relabelled = bool(pin_relabelled)
+        self.anchor_percentile = check_float(anchor_percentile, owner, "anchor_percentile", low=0.0, high=100.0,
+                                             low_open=True)
+        self.transition_smoothing = check_float(transition_smoothing, owner, "transition_smoothing", low=0.0)
         self.epochs, self.lr, self.momentum, self.weight_decay = epochs, lr, momentum, weight_decay
         self.lr_step, self.train_batch_size = lr_step, train_batch_size
         if random_state is not None and not isinstance(random_state, (int, np.integer)):
@@ -130,26 +165,33 @@ class ActiveLabelCorrection:
 
     # ---- setup -------------------------------------------------------------------------------------------
     def fit(self, X, y, *, n_classes: Optional[int] = None, graph=None, relabelled=None,
-            start_round: int = 0) -> "ActiveLabelCorrection":
+            start_round: int = 0, observed=None) -> "ActiveLabelCorrection":
         """Take the pool: features ``X`` (n, d) (fixed embeddings; NaN/inf are an error) and its observed labels
         ``y`` (n,) in [0, n_classes). Builds the kNN graph (for 'alc', or uses ``graph``) and trains round
         ``start_round``. To resume (a workspace), pass the current labels as ``y``, the samples already
-        re-labelled as ``relabelled`` (bool (n,)) and the number of rounds done as ``start_round``: the
+        re-labelled as ``relabelled`` (bool (n,)), the number of rounds done as ``start_round`` and, for
+        'dalc', the originally observed labels as ``observed`` (n,) (equal to ``y`` off ``relabelled``): the
         selection is then the one an uninterrupted ``run`` would make with the same labels."""
         owner = "ActiveLabelCorrection.fit"
         self.X_ = check_features(X, owner, "X", min_rows=2)
-        self.y_observed_, self.n_classes_ = check_labels(y, self.X_.shape[0], n_classes, owner)
+        self.y_, self.n_classes_ = check_labels(y, self.X_.shape[0], n_classes, owner)
+        self.y_ = self.y_.copy()
         n = self.X_.shape[0]
         if self.n_neighbors > n - 1:
             raise param_error("ActiveLabelCorrection", "n_neighbors", f"an int in [1, n_samples - 1 = {n - 1}]",
                               self.n_neighbors)
-        self.y_ = self.y_observed_.copy()
         self.relabelled_ = np.zeros(n, dtype=bool)
         if relabelled is not None:
             mask = np.asarray(relabelled)
             if mask.dtype != bool or mask.shape != (n,):
                 raise param_error(owner, "relabelled", f"a boolean mask of shape ({n},)", mask)
             self.relabelled_ = mask.copy()
+        self.y_observed_ = self.y_.copy()
+        if observed is not None:
+            self.y_observed_, _ = check_labels(observed, n, self.n_classes_, owner)
+            if (self.y_observed_ != self.y_)[~self.relabelled_].any():
+                raise param_error(owner, "observed", "equal to y on the samples not re-labelled",
+                                  "a sample outside 'relabelled' whose observed label differs from y", describe=False)
         self.order_: List[int] = []
         self.round_ = check_int(start_round, owner, "start_round", low=0)
         self._seed = int(np.random.SeedSequence(self.random_state).generate_state(1)[0]) \
@@ -161,6 +203,7 @@ class ActiveLabelCorrection:
             raise param_error(owner, "graph", f"a graph over the {n} samples of X", f"a graph of {self.graph_.n} nodes",
                               describe=False)
         self._propagator = None
+        self._anchor_transition = None
         self.train_round()
         return self
 
@@ -170,21 +213,25 @@ class ActiveLabelCorrection:
 
     # ---- one round -----------------------------------------------------------------------------------
     def train_round(self) -> "ActiveLabelCorrection":
-        """Re-initialise and train the classifier on the current labels (robustly for 'alc'/'alc_topq'), then
-        store ``alpha_`` (n,), ``losses_`` (n,, cross-entropy vs the current labels), ``entropy_`` (n,) and
-        ``probe_``."""
+        """Re-initialise and train the classifier on the current labels (robustly for 'alc'/'alc_topq', with the
+        forward-corrected loss for 'dalc'), then store ``alpha_`` (n,), ``losses_`` (n,, cross-entropy of h vs
+        the current labels), ``entropy_`` (n,), ``probe_`` and ``transition_`` (DALC's T, else None)."""
         self._check_fitted("train_round")
         start = time.perf_counter()
         n = self.X_.shape[0]
-        seed = int(np.random.SeedSequence([self._seed, self.round_]).generate_state(1)[0])
-        probe = LinearProbe(epochs=self.epochs, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay,
-                            batch_size=self.train_batch_size, nesterov=False, lr_step=self.lr_step,
-                            random_state=seed)
+        probe = self._new_probe(self.round_)
+        self.transition_ = None
         if METHODS[self.method][0]:
-            weights = RobustWeights(n, rate=self.weight_rate, scale=self.loss_scale)
+            weights = RobustWeights(n, rate=self.weight_rate, scale=self.loss_scale,
+                                    pinned=self.relabelled_ if self.pin_relabelled else None)
             probe.fit(self.X_, self.y_, n_classes=self.n_classes_, sample_weight=weights.initial(),
                       epoch_callback=weights)
             self.alpha_ = weights.alpha
+        elif METHODS[self.method][2]:
+            self.transition_ = self._noise_model()
+            probe.fit(self.X_, self.y_, n_classes=self.n_classes_, transition=self.transition_,
+                      transition_mask=~self.relabelled_)
+            self.alpha_ = np.full(n, 1.0 / n)
         else:
             probe.fit(self.X_, self.y_, n_classes=self.n_classes_)
             self.alpha_ = np.full(n, 1.0 / n)
@@ -195,6 +242,25 @@ class ActiveLabelCorrection:
         self.probe_ = probe
         self.time_train_ = time.perf_counter() - start
         return self
+
+    def _new_probe(self, round_: int) -> LinearProbe:
+        """The round's untrained classifier; its seed depends only on the run's seed and the round."""
+        seed = int(np.random.SeedSequence([self._seed, round_]).generate_state(1)[0])
+        return LinearProbe(epochs=self.epochs, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay,
+                           batch_size=self.train_batch_size, nesterov=False, lr_step=self.lr_step,
+                           random_state=seed)
+
+    def _noise_model(self) -> np.ndarray:
+        """DALC's T for this round: the round-0 anchor estimate while nothing is re-labelled, then the smoothed
+        counts of the re-labelled samples' (true, observed) pairs (see the class docstring)."""
+        if self._anchor_transition is None:
+            plain = self._new_probe(0).fit(self.X_, self.y_observed_, n_classes=self.n_classes_)
+            probabilities = np.exp(log_softmax(plain.decision_function(self.X_).astype(np.float64), axis=1))
+            self._anchor_transition = anchor_transition(probabilities, percentile=self.anchor_percentile)
+        if not self.relabelled_.any():
+            return self._anchor_transition
+        return count_transition(self.y_observed_[self.relabelled_], self.y_[self.relabelled_], self.n_classes_,
+                                prior=self._anchor_transition, smoothing=self.transition_smoothing)
 
     def _candidate_count(self, pool: np.ndarray) -> int:
         size = pool.size
@@ -299,7 +365,8 @@ class ActiveLabelCorrection:
                         row["redundancy"], row["accuracy"], row["time_select"])
         return CorrectionResult(labels=self.y_.copy(), relabelled=self.relabelled_.copy(),
                                 order=np.asarray(self.order_, dtype=np.int64), alpha=self.alpha_.copy(),
-                                history=history)
+                                history=history,
+                                transition=None if self.transition_ is None else self.transition_.copy())
 
     def _record(self, round_: int, picks, before, X_test, y_test, y_true, graph) -> dict:
         row = {"round": round_, "n_queried": int(self.relabelled_.sum()), "batch": int(picks.size),
@@ -313,6 +380,10 @@ class ActiveLabelCorrection:
         row["accuracy"] = self.probe_.score(X_test, y_test) if X_test is not None else nan
         row["redundancy"] = batch_redundancy(graph, picks) if (graph is not None and picks.size) else nan
         row["weight_auroc"] = nan
+        row["transition_error"] = nan
+        if self.transition_ is not None and y_true is not None:
+            truth = realised_transition(self.y_observed_, y_true, self.n_classes_)
+            row["transition_error"] = transition_error(self.transition_, truth)
         if round_ == 0 and y_true is not None and METHODS[self.method][0]:
             from sklearn.metrics import roc_auc_score
 

@@ -22,7 +22,7 @@ __all__ = ["simulate", "correction_table"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_METHODS = ("random", "entropy", "loss", "lossent", "alc")
+DEFAULT_METHODS = ("random", "entropy", "loss", "lossent", "dalc", "alc")
 
 
 def simulate(X, y_true, X_test, y_test, *, noise: NoiseModel, budget: int, batch_size: int,
@@ -33,9 +33,10 @@ def simulate(X, y_true, X_test, y_test, *, noise: NoiseModel, budget: int, batch
 
     X (n, d), y_true (n,): the pool and its true labels (the oracle's answers); X_test, y_test: held-out.
     noise: a ``nas.noise`` model applied to y_true. budget G in [1, n], batch_size Q >= 1.
-    params: extra ``ActiveLabelCorrection`` options (epochs, n_neighbors, propagation, ...).
+    params: extra ``ActiveLabelCorrection`` options (epochs, n_neighbors, propagation, pin_relabelled, ...).
     Returns an ExperimentResult: one record per (repeat, method, round) with ``budget`` = labels queried
-    so far, ``hit_rate``, ``accuracy``, ``redundancy``, ``weight_auroc``, ``n_wrong_left``, timings.
+    so far, ``hit_rate``, ``accuracy``, ``redundancy``, ``weight_auroc``, ``transition_error`` (dalc),
+    ``n_wrong_left``, timings.
     The kNN graph (for 'alc' and the redundancy measure) is built once.
     """
     owner = "simulate"

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from nas_ext._validation import check_choice, check_float
+from nas_ext._validation import check_choice, check_float, param_error
 
-__all__ = ["mean_absolute_difference", "loss_scale", "update_weights", "RobustWeights", "SCALES"]
+__all__ = ["mean_absolute_difference", "loss_scale", "update_weights", "pin_weights", "RobustWeights", "SCALES"]
 
 #: How sigma_a is derived from the losses: the squared mean pairwise |l_j - l_k| (the spec's resolution) or the
 #: squared mean loss (the one-line alternative of spec 2.4(4)).
@@ -50,12 +50,25 @@ def update_weights(alpha: np.ndarray, losses: np.ndarray, *, rate: float = 0.1, 
     return out / out.sum()
 
 
+def pin_weights(alpha: np.ndarray, pinned: np.ndarray) -> np.ndarray:
+    """Spec 2.4(5): alpha_j <- max(alpha) for the ``pinned`` samples (bool (n,): re-labelled, so their labels
+    are right and should not be down-weighted), renormalised to sum 1. Returns a new float64 (n,) array.
+
+    >>> pin_weights(np.array([0.1, 0.2, 0.3, 0.4]), np.array([True, False, False, False])).round(3).tolist()
+    [0.308, 0.154, 0.231, 0.308]
+    """
+    out = np.array(alpha, dtype=np.float64)
+    out[pinned] = out.max()
+    return out / out.sum()
+
+
 class RobustWeights:
     """The per-epoch callback of ``LinearProbe.fit`` that implements the contribution-weighted update.
 
     Starts from alpha = 1/n, updates alpha after every epoch from that epoch's losses, and hands the trainer
     the loss multipliers n·alpha (mean 1, so the uniform case is the plain mean cross-entropy). After
     training, ``alpha`` holds the final weights and ``losses`` the last epoch's losses. O(n log n) per epoch.
+    ``pinned`` (bool (n,), optional) applies ``pin_weights`` after every epoch's update (spec 2.4(5)).
 
     >>> rw = RobustWeights(4)
     >>> w = rw(0, np.array([0.1, 0.1, 0.1, 5.0]))        # one sample with a much larger loss
@@ -63,11 +76,17 @@ class RobustWeights:
     (True, 4.0)
     """
 
-    def __init__(self, n_samples: int, *, rate: float = 0.1, scale: str = "pairwise"):
+    def __init__(self, n_samples: int, *, rate: float = 0.1, scale: str = "pairwise", pinned=None):
         self.rate = check_float(rate, "RobustWeights", "rate", low=0.0, high=1.0)
         self.scale = check_choice(scale, "RobustWeights", "scale", SCALES)
         self.alpha = np.full(int(n_samples), 1.0 / int(n_samples))
         self.losses = np.zeros(int(n_samples))
+        self.pinned = None
+        if pinned is not None:
+            mask = np.asarray(pinned)
+            if mask.dtype != bool or mask.shape != self.alpha.shape:
+                raise param_error("RobustWeights", "pinned", f"a boolean mask of shape ({self.alpha.size},)", mask)
+            self.pinned = mask if mask.any() else None
 
     def initial(self) -> np.ndarray:
         """The loss multipliers of the first epoch (all ones)."""
@@ -76,4 +95,6 @@ class RobustWeights:
     def __call__(self, epoch: int, losses: np.ndarray) -> np.ndarray:
         self.losses = np.asarray(losses, dtype=np.float64)
         self.alpha = update_weights(self.alpha, self.losses, rate=self.rate, scale=self.scale)
+        if self.pinned is not None:
+            self.alpha = pin_weights(self.alpha, self.pinned)
         return self.alpha * self.alpha.size

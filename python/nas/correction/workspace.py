@@ -251,8 +251,10 @@ class CorrectionWorkspace:
         alc = ActiveLabelCorrection(method=settings["method"], batch_size=settings["batch_size"],
                                     random_state=settings["seed"], **settings["params"])
         graph = self._graph(X, alc.n_neighbors) if settings["method"] == "alc" else None
+        observed = self.observed()
         return alc.fit(X, self.current_labels(), n_classes=len(self.workspace.classes), graph=graph,
-                       relabelled=relabelled, start_round=start_round)
+                       relabelled=relabelled, start_round=start_round,
+                       observed=np.array([observed[i] for i in range(X.shape[0])], dtype=np.int64))
 
     def _graph(self, X, k: int):
         """The pool's kNN graph, cached next to the database (a derived file: missing or bad means rebuild)."""

@@ -59,14 +59,20 @@ class LinearProbe:
         self.random_state = random_state
 
     def fit(self, X, y, *, n_classes: Optional[int] = None, sample_weight=None,
-            epoch_callback: Optional[Callable[[int, np.ndarray], Optional[np.ndarray]]] = None) -> "LinearProbe":
+            epoch_callback: Optional[Callable[[int, np.ndarray], Optional[np.ndarray]]] = None,
+            transition=None, transition_mask=None) -> "LinearProbe":
         """Train on features ``X`` (n, d) and integer labels ``y`` (n,) in [0, n_classes).
 
         ``sample_weight`` (n,), finite and >= 0, multiplies each sample's cross-entropy: a batch's loss is
         sum_k w_k·l_k / |batch| (all ones = the plain mean). ``epoch_callback(epoch, losses)`` is called after
-        every epoch with the 0-based epoch and the float64 (n,) cross-entropy of every training sample under
-        the current weights (one extra forward pass over the n rows per epoch); it may return new sample
+        every epoch with the 0-based epoch and the float64 (n,) training loss of every sample under the
+        current weights (one extra forward pass over the n rows per epoch); it may return new sample
         weights for the next epochs (seed 003's contribution-weighted update, Eq. 2-4) or None to keep them.
+
+        ``transition`` (C, C), row-stochastic, T[i, j] = P(observed j | true i), trains with the forward-corrected
+        loss -log((Tᵀ softmax(h(x)))_y) (Patrini et al. 2017; seed 003's DALC, Eq. 10), so that h itself
+        models the clean labels; ``transition_mask`` (bool (n,), default all) limits it to those samples, the
+        others keep the plain cross-entropy. T = identity is exactly the plain model.
         """
         owner = "LinearProbe.fit"
         cfg = SGDConfig(owner, epochs=self.epochs, lr=self.lr, momentum=self.momentum,
@@ -88,9 +94,11 @@ class LinearProbe:
         schedule = _Schedule(cfg.lr, cfg.epochs, lr_step, lr_gamma, bool(self.nesterov))
         weights = None if sample_weight is None else \
             as_tensor(_check_sample_weight(sample_weight, X.shape[0], owner)).to(device)
+        log_likelihood = None if transition is None else \
+            as_tensor(_label_log_likelihood(transition, transition_mask, y, n_classes, owner)).to(device)
         with one_cpu_thread(device):
             _train(weight, inputs, targets, cfg, generator, schedule=schedule, sample_weight=weights,
-                   epoch_callback=epoch_callback, owner=owner)
+                   epoch_callback=epoch_callback, log_likelihood=log_likelihood, owner=owner)
 
         self.weight_ = weight
         self.coef_ = weight[:, :-1].cpu().numpy()
@@ -155,20 +163,70 @@ def _check_sample_weight(sample_weight, n: int, owner: str) -> np.ndarray:
     return arr.astype(np.float32)
 
 
-def per_sample_loss(weight: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
-    """Cross-entropy of every row under ``weight`` (rows carry the bias column), float64 (n,)."""
+def check_transition(transition, n_classes: int, owner: str, argument: str = "transition") -> np.ndarray:
+    """Validate a (C, C) row-stochastic matrix (non-negative, finite, rows summing to 1 within 1e-6); returns
+    it float64."""
+    T = check_features(transition, owner, argument, dtype=np.float64)
+    if T.shape != (n_classes, n_classes):
+        raise param_error(owner, argument, f"a square matrix of shape ({n_classes}, {n_classes})", T)
+    sums = T.sum(axis=1)
+    if T.min() < 0 or np.abs(sums - 1.0).max() > 1e-6:
+        raise param_error(owner, argument, "row-stochastic (non-negative, every row summing to 1)",
+                          f"row sums in [{sums.min():g}, {sums.max():g}] and minimum {T.min():g}", describe=False)
+    return T
+
+
+def _label_log_likelihood(transition, mask, y: np.ndarray, n_classes: int, owner: str) -> np.ndarray:
+    """float32 (n, C): log P(observed y_k | true c) per sample, log T[:, y_k] where ``mask`` holds and the
+    log one-hot (0 at y_k, -inf elsewhere: the plain cross-entropy) elsewhere."""
+    T = check_transition(transition, n_classes, owner)
+    n = y.shape[0]
+    use = np.ones(n, dtype=bool) if mask is None else np.asarray(mask)
+    if use.dtype != bool or use.shape != (n,):
+        raise param_error(owner, "transition_mask", f"a boolean mask of shape ({n},)", use)
+    unexplained = np.flatnonzero(use & (T.sum(axis=0)[y] <= 0))
+    if unexplained.size:
+        raise param_error(owner, "transition", "a matrix under which every observed label has a positive "
+                          "probability", f"an all-zero column {int(y[unexplained[0]])}", describe=False)
+    likelihood = np.where(use[:, None], T[:, y].T, np.eye(n_classes)[y])
+    with np.errstate(divide="ignore"):
+        return np.log(likelihood).astype(np.float32)
+
+
+def per_sample_loss(weight: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor,
+                    log_likelihood: Optional[torch.Tensor] = None) -> np.ndarray:
+    """Training loss of every row under ``weight`` (rows carry the bias column), float64 (n,): the
+    cross-entropy, or with ``log_likelihood`` (n, C) the forward-corrected -log sum_c P(y|c)·p(c|x)."""
     out = []
     for start in range(0, inputs.shape[0], _EVAL_ROWS):
         logits = inputs[start:start + _EVAL_ROWS] @ weight.T
-        out.append(torch.nn.functional.cross_entropy(logits, targets[start:start + _EVAL_ROWS], reduction="none"))
+        if log_likelihood is None:
+            out.append(torch.nn.functional.cross_entropy(logits, targets[start:start + _EVAL_ROWS],
+                                                         reduction="none"))
+        else:
+            joint = torch.log_softmax(logits, dim=1) + log_likelihood[start:start + _EVAL_ROWS]
+            out.append(-torch.logsumexp(joint, dim=1))
     return torch.cat(out).double().cpu().numpy()
+
+
+def _logit_gradient(logits: torch.Tensor, targets: torch.Tensor, rows: torch.Tensor,
+                    log_likelihood: Optional[torch.Tensor]) -> torch.Tensor:
+    """d loss / d logits per row: softmax − one-hot for the cross-entropy; softmax − the posterior of the
+    true class given the observed label, softmax(logits + log P(y|c)), for the forward-corrected loss (exactly
+    the one-hot where P(y|c) is the identity's column)."""
+    grad = torch.softmax(logits, dim=1)
+    if log_likelihood is None:
+        grad[rows, targets] -= 1.0
+        return grad
+    return grad.sub_(torch.softmax(logits + log_likelihood, dim=1))
 
 
 def _train(weight: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor, cfg: SGDConfig,
            generator: torch.Generator, *, schedule: Optional[_Schedule] = None,
-           sample_weight: Optional[torch.Tensor] = None, epoch_callback=None, owner: str = "LinearProbe.fit") -> None:
-    """SGD with torch.optim.SGD's (Nesterov) momentum semantics on the (weighted) mean cross-entropy, updating
-    ``weight`` in place."""
+           sample_weight: Optional[torch.Tensor] = None, epoch_callback=None,
+           log_likelihood: Optional[torch.Tensor] = None, owner: str = "LinearProbe.fit") -> None:
+    """SGD with torch.optim.SGD's (Nesterov) momentum semantics on the (weighted) mean cross-entropy, or its
+    forward-corrected form with ``log_likelihood`` (see ``_logit_gradient``), updating ``weight`` in place."""
     schedule = schedule or _Schedule(cfg.lr, cfg.epochs, None, 0.1, True)
     index = repeated_indices(inputs.shape[0], cfg.batch_size)
     rows = torch.arange(cfg.batch_size, device=inputs.device)
@@ -177,8 +235,8 @@ def _train(weight: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor, cf
         lr = schedule.lr_at(epoch)
         for batch in epoch_batches(index, cfg.batch_size, generator).to(inputs.device):
             x = inputs.index_select(0, batch)
-            grad_logits = torch.softmax(x @ weight.T, dim=1)
-            grad_logits[rows, targets.index_select(0, batch)] -= 1.0
+            grad_logits = _logit_gradient(x @ weight.T, targets.index_select(0, batch), rows,
+                                          None if log_likelihood is None else log_likelihood.index_select(0, batch))
             if sample_weight is not None:
                 grad_logits.mul_(sample_weight.index_select(0, batch)[:, None])
             grad = (grad_logits.T @ x).div_(cfg.batch_size).add_(weight, alpha=cfg.weight_decay)
@@ -188,6 +246,6 @@ def _train(weight: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor, cf
             else:
                 weight.add_(velocity, alpha=-lr)
         if epoch_callback is not None:
-            new = epoch_callback(epoch, per_sample_loss(weight, inputs, targets))
+            new = epoch_callback(epoch, per_sample_loss(weight, inputs, targets, log_likelihood))
             if new is not None:
                 sample_weight = as_tensor(_check_sample_weight(new, inputs.shape[0], owner)).to(inputs.device)

@@ -33,6 +33,19 @@ def test_simulate_prints_both_measures_and_writes_json_csv_png(tmp_path, capsys)
     assert config["budget"] == 20 and config["methods"] == ["random", "loss", "alc"]
 
 
+def test_simulate_runs_dalc_and_pinning(tmp_path, capsys):
+    _data(tmp_path)
+    out = tmp_path / "out"
+    code = main(["correct", "simulate", "--features", str(tmp_path / "X.npy"), "--labels", str(tmp_path / "y.npy"),
+                 "--noise-type", "sym", "--noise-rate", "0.3", "--budget", "20", "--batch", "10", "--repeats", "1",
+                 "--methods", "alc", "dalc", "--pin-relabelled", "--no-plot", "--out", str(out), *FAST])
+    assert code == 0
+    assert "transition_error mean ± sem" in capsys.readouterr().out
+    result = json.loads((out / "results.json").read_text())
+    assert result["config"]["params"]["pin_relabelled"] is True
+    assert {r["strategy"] for r in result["records"]} == {"alc", "dalc"}
+
+
 def test_simulate_bad_input_exits_2_with_one_line(tmp_path, capsys):
     _data(tmp_path)
     base = ["correct", "simulate", "--features", str(tmp_path / "X.npy"), "--labels", str(tmp_path / "y.npy"),

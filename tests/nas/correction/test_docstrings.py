@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 import nas_ext
-from nas.correction import EntropyPropagation, alc, weights
+from nas.correction import EntropyPropagation, alc, transition, weights
 
 
-@pytest.mark.parametrize("module", [alc, weights])
+@pytest.mark.parametrize("module", [alc, transition, weights])
 def test_docstring_examples_run(module):
     assert doctest.testmod(module).failed == 0
 

@@ -4,7 +4,7 @@ import itertools
 import numpy as np
 import pytest
 
-from nas.correction import RobustWeights, loss_scale, mean_absolute_difference, update_weights
+from nas.correction import RobustWeights, loss_scale, mean_absolute_difference, pin_weights, update_weights
 from nas.training import LinearProbe
 
 
@@ -75,3 +75,21 @@ def test_bad_sample_weights_are_clear_errors(weights, message):
     X = np.zeros((10, 2), np.float32)
     with pytest.raises(ValueError, match=message):
         LinearProbe(epochs=1).fit(X, np.zeros(10, int), sample_weight=weights)
+
+
+def test_pinned_samples_get_the_largest_weight_after_every_epoch():
+    pinned = np.array([True, False, False, False, True])
+    rw = RobustWeights(5, pinned=pinned)
+    for epoch, losses in enumerate([[3.0, 0.1, 0.2, 0.1, 2.0], [4.0, 0.1, 0.3, 0.1, 0.5]]):
+        multipliers = rw(epoch, np.array(losses))
+        assert rw.alpha.sum() == pytest.approx(1.0, abs=1e-12)
+        np.testing.assert_array_equal(rw.alpha[pinned], [rw.alpha.max()] * 2)
+        np.testing.assert_allclose(multipliers, 5 * rw.alpha)
+    free = RobustWeights(5, pinned=np.zeros(5, dtype=bool))
+    plain = RobustWeights(5)
+    np.testing.assert_array_equal(free(0, np.array([3.0, 0.1, 0.2, 0.1, 2.0])),
+                                  plain(0, np.array([3.0, 0.1, 0.2, 0.1, 2.0])))
+    np.testing.assert_allclose(pin_weights(np.array([0.5, 0.25, 0.25]), np.array([False, True, False])),
+                               [0.4, 0.4, 0.2])
+    with pytest.raises(ValueError, match="'pinned' parameter of RobustWeights must be a boolean mask of shape"):
+        RobustWeights(5, pinned=np.ones(4, dtype=bool))

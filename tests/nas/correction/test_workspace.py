@@ -63,6 +63,22 @@ def test_rounds_match_an_uninterrupted_run_and_files_are_all_or_nothing(pool):
     assert list(first.samples) + list(second.samples) == expected.order.tolist()
 
 
+@pytest.mark.parametrize("params", [{"method": "dalc"}, {"method": "alc", "pin_relabelled": True}])
+def test_dalc_and_pinning_rounds_match_an_uninterrupted_run(pool, params):
+    tmp, X, truth, noisy = pool
+    settings = {**PARAMS, **{k: v for k, v in params.items() if k != "method"}}
+    with CorrectionWorkspace.open(tmp / "ws") as ws:
+        ws.import_labels(tmp / "noisy.csv", method=params["method"], batch_size=8, params=settings)
+        picked = []
+        for _ in range(3):
+            batch = ws.queue()
+            ws.answer([(int(s), CLASSES[truth[s]]) for s in batch.samples])
+            picked += batch.samples
+    expected = ActiveLabelCorrection(method=params["method"], batch_size=8, random_state=3, **settings) \
+        .fit(X, noisy).run(lambda idx: truth[idx], budget=24)
+    assert picked == expected.order.tolist()
+
+
 def test_reopened_workspace_resumes_and_exports(pool):
     tmp, X, truth, noisy = pool
     with CorrectionWorkspace.open(tmp / "ws") as ws:
