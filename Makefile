@@ -28,7 +28,8 @@ test: install-test
 demo: install
 	$(VENV)/bin/nas demo
 
-bench: install
+bench: $(STAMP)
+	$(PIP) install --no-build-isolation ".[bench]"
 	$(PY) bench/run_all.py
 
 # In-place build for development: nas_ext/_C*.so next to the sources; use PYTHONPATH=.:python.
