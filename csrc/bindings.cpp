@@ -343,11 +343,10 @@ py::tuple knn_symmetrize(Int32Array neighbours, FloatArray dist) {
 }
 
 // diffuse ---------------------------------------------------------------------------------------------
-template <typename T>
-void diffuse_typed(Int64Array indptr, Int32Array indices, FloatArray weights, py::array_t<T, py::array::c_style> values,
-                   py::array_t<T, py::array::c_style> out, Int64Array fixed, double fixed_value, double step,
-                   int64_t n_steps) {
-    const std::string fn = "diffuse";
+// The row count of a CSR graph with one weight per edge, after checking indptr (the kernels check the
+// indices and weights themselves, in their first pass).
+int64_t check_weighted_csr(const std::string& fn, const Int64Array& indptr, const Int32Array& indices,
+                           const FloatArray& weights) {
     const int64_t n = indptr.size() - 1;
     if (n < 0 || indptr.data()[0] != 0 || indptr.data()[n] != indices.size())
         nas::bad_argument(fn, "graph", "a CSR graph with indptr[0] == 0 and indptr[-1] == nnz", to_str_shape(indptr));
@@ -359,6 +358,15 @@ void diffuse_typed(Int64Array indptr, Int32Array indices, FloatArray weights, py
     if (weights.size() != indices.size())
         nas::bad_argument(fn, "weights", "one weight per edge (" + nas::to_str(indices.size()) + ")",
                           nas::to_str(weights.size()) + " weights");
+    return n;
+}
+
+template <typename T>
+void diffuse_typed(Int64Array indptr, Int32Array indices, FloatArray weights, py::array_t<T, py::array::c_style> values,
+                   py::array_t<T, py::array::c_style> out, Int64Array fixed, double fixed_value, double step,
+                   int64_t n_steps) {
+    const std::string fn = "diffuse";
+    const int64_t n = check_weighted_csr(fn, indptr, indices, weights);
     if (values.ndim() < 1 || values.shape(0) != n || values.size() != out.size())
         nas::bad_argument(fn, "values", "an array with one row per node (" + nas::to_str(n) + ")",
                           to_str_shape(values));
@@ -381,17 +389,8 @@ py::array_t<int64_t> propagate_select(Int64Array indptr, Int32Array indices, Flo
                                       Int64Array ranked, int64_t candidate_size, Int64Array tie_key, int64_t n_picks,
                                       Int64Array pinned, double step, int64_t n_steps, bool pin_batch) {
     const std::string fn = "propagate_select";
-    const int64_t n = indptr.size() - 1;
-    if (n < 0 || indptr.data()[0] != 0 || indptr.data()[n] != indices.size())
-        nas::bad_argument(fn, "graph", "a CSR graph with indptr[0] == 0 and indptr[-1] == nnz", to_str_shape(indptr));
+    const int64_t n = check_weighted_csr(fn, indptr, indices, weights);
     const int64_t* ip = indptr.data();
-    for (int64_t i = 0; i < n; ++i)
-        if (ip[i + 1] < ip[i])
-            nas::bad_argument(fn, "graph", "a CSR graph with non-decreasing indptr",
-                              "indptr decreasing at row " + nas::to_str(i));
-    if (weights.size() != indices.size())
-        nas::bad_argument(fn, "weights", "one weight per edge (" + nas::to_str(indices.size()) + ")",
-                          nas::to_str(weights.size()) + " weights");
     if (field.ndim() != 1 || field.shape(0) != n)
         nas::bad_argument(fn, "field", "a float64 array of shape (" + nas::to_str(n) + ",)", to_str_shape(field));
     const double* fv = field.data();

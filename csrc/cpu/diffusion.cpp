@@ -119,6 +119,19 @@ int64_t row_sums(const int64_t* indptr, const int32_t* indices, const float* wei
     return bad_edge;
 }
 
+// Raises the error for the first bad edge the row-sum pass found (bad_edges: one slot per thread, -1 = none).
+void raise_bad_edge(const char* function, const std::vector<int64_t>& bad_edges, const int32_t* indices,
+                    const float* weights, int64_t n) {
+    for (const int64_t p : bad_edges) {
+        if (p < 0) continue;
+        if (indices[p] < 0 || indices[p] >= n)
+            bad_argument(function, "graph", "a CSR graph with indices in [0, " + to_str(n) + ")",
+                         "index " + to_str(indices[p]) + " at edge " + to_str(p));
+        bad_argument(function, "weights", "finite and non-negative",
+                     "the value " + to_str(weights[p]) + " at edge " + to_str(p));
+    }
+}
+
 // One Euler step for the rows [lo, hi) of a single signal (m == 1), in the value type. Dividing by D_i
 // (rather than multiplying by a precomputed 1 / D_i) keeps rows of tiny (subnormal) weights finite.
 template <typename T>
@@ -227,14 +240,7 @@ void diffuse_cpu(const int64_t* indptr, const int32_t* indices, const float* wei
         }
     }
 
-    for (const int64_t p : bad_edges) {
-        if (p < 0) continue;
-        if (indices[p] < 0 || indices[p] >= n)
-            bad_argument("diffuse", "graph", "a CSR graph with indices in [0, " + to_str(n) + ")",
-                         "index " + to_str(indices[p]) + " at edge " + to_str(p));
-        bad_argument("diffuse", "weights", "finite and non-negative",
-                     "the value " + to_str(weights[p]) + " at edge " + to_str(p));
-    }
+    raise_bad_edge("diffuse", bad_edges, indices, weights, n);
 }
 
 void propagate_select_cpu(const int64_t* indptr, const int32_t* indices, const float* weights, int64_t n,
@@ -307,14 +313,7 @@ void propagate_select_cpu(const int64_t* indptr, const int32_t* indices, const f
         if (part == 0) final_buffer = current;
     }
 
-    for (const int64_t p : bad_edges) {
-        if (p < 0) continue;
-        if (indices[p] < 0 || indices[p] >= n)
-            bad_argument("propagate_select", "graph", "a CSR graph with indices in [0, " + to_str(n) + ")",
-                         "index " + to_str(indices[p]) + " at edge " + to_str(p));
-        bad_argument("propagate_select", "weights", "finite and non-negative",
-                     "the value " + to_str(weights[p]) + " at edge " + to_str(p));
-    }
+    raise_bad_edge("propagate_select", bad_edges, indices, weights, n);
     if (final_buffer == 1) std::copy(scratch.begin(), scratch.end(), field);
 }
 
