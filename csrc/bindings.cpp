@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "cpu/coverage.h"
+#include "cpu/csr_relabel.h"
 #include "cpu/diffusion.h"
 #include "cpu/kcenter.h"
 #include "cpu/knn_graph.h"
@@ -429,6 +430,38 @@ py::array_t<int64_t> propagate_select(Int64Array indptr, Int32Array indices, Flo
     return picks;
 }
 
+// relabel_csr ------------------------------------------------------------------------------------------
+// Node p becomes order[p]: the new indptr is returned, indices and dist are rewritten in place.
+Int64Array relabel_csr(Int64Array indptr, Int32Array indices, FloatArray dist, Int64Array order) {
+    const std::string fn = "relabel_csr";
+    const int64_t n = check_weighted_csr(fn, indptr, indices, dist);
+    if (order.ndim() != 1 || order.size() != n)
+        nas::bad_argument(fn, "order", "a permutation of the " + nas::to_str(n) + " nodes", to_str_shape(order));
+    if (n > INT32_MAX) nas::bad_argument(fn, "graph", "at most 2^31 - 1 nodes", nas::to_str(n));
+    const int64_t* od = order.data();
+    std::vector<char> seen(static_cast<size_t>(n), 0);
+    for (int64_t p = 0; p < n; ++p) {
+        if (od[p] < 0 || od[p] >= n || seen[od[p]])
+            nas::bad_argument(fn, "order", "a permutation of [0, n)", "entry " + nas::to_str(od[p]) + " at " +
+                              nas::to_str(p));
+        seen[od[p]] = 1;
+    }
+    const int32_t* ix = indices.data();
+    for (int64_t e = 0; e < indices.size(); ++e)
+        if (ix[e] < 0 || ix[e] >= n)
+            nas::bad_argument(fn, "graph", "column indices in [0, n)", nas::to_str(ix[e]));
+    Int64Array out(n + 1);
+    int64_t* out_ptr = out.mutable_data();
+    int32_t* ix_mut = indices.mutable_data();
+    float* d_mut = dist.mutable_data();
+    const int64_t* ip = indptr.data();
+    {
+        py::gil_scoped_release release;
+        nas::relabel_csr_cpu(ip, ix_mut, d_mut, n, od, out_ptr);
+    }
+    return out;
+}
+
 }  // namespace knn_diffusion_py
 
 #ifdef NAS_WITH_CUDA
@@ -582,6 +615,10 @@ PYBIND11_MODULE(_C, m) {
           py::arg("dots").noconvert(), py::arg("X").noconvert(), py::arg("sq").noconvert(), py::arg("row0"),
           py::arg("k"), py::arg("candidates"), py::arg("metric"), py::arg("out_indices").noconvert(),
           py::arg("out_dist").noconvert(), py::arg("pair_sums").noconvert());
+    m.def("relabel_csr", &knn_diffusion_py::relabel_csr,
+          "Relabel a CSR graph's nodes (node p -> order[p]): returns indptr, rewrites indices and dist in place.",
+          py::arg("indptr").noconvert(), py::arg("indices").noconvert(), py::arg("dist").noconvert(),
+          py::arg("order").noconvert());
     m.def("knn_symmetrize", &knn_diffusion_py::knn_symmetrize, "Symmetric union of directed kNN lists as CSR.",
           py::arg("neighbours").noconvert(), py::arg("dist").noconvert());
 

@@ -24,9 +24,10 @@ from typing import Optional
 import numpy as np
 import torch
 
+from . import _C
 from ._gemm import dot_tile
 from ._rows import column_mean, prepare_block, working_rows
-from ._streaming import chunk_rows, release_pages
+from ._streaming import PageWindow, chunk_rows, take_rows
 
 __all__ = ["CellPlan", "plan_cells", "default_n_cells"]
 
@@ -37,6 +38,7 @@ _KMEANS_ITERATIONS = 12
 _SAMPLE_PER_CELL = 40
 _ASSIGN_ROWS = 4096
 _MAX_NEEDS_PER_ROW = 32  # per-row neighbour-cell lists up to this many entries per row (8 bytes each)
+_GROUP_CHUNK = 1 << 20  # need keys grouped per chunk (bounded temporaries)
 
 
 def default_n_cells(n: int) -> int:
@@ -66,7 +68,7 @@ class CellPlan:
 
 def _prepared_sample(X: np.ndarray, metric: str, mean, size: int, rng: np.random.Generator) -> np.ndarray:
     rows = np.sort(rng.choice(X.shape[0], size=size, replace=False))
-    block, _ = prepare_block(X[rows], metric, mean)
+    block, _ = prepare_block(take_rows(X, rows), metric, mean)
     return block
 
 
@@ -122,9 +124,12 @@ def plan_cells(X: np.ndarray, metric: str, delta: float, *, n_cells: Optional[in
     # lower[a, b]: min over the rows x of cell a of the bound (D[x, b] - D[x, a] - 4 eta) / (2 |c_a - c_b|),
     # D the float32 squared distances to the centroids. A row "needs" cell b when its bound is below eps.
     lower = np.full((k, k), np.inf, dtype=np.float32)
-    need_rows, need_cells, n_needs = [], [], 0
+    # Per-row needs as one int64 key each, (a k + b) n + row, in a buffer sized for the cap: only the pages
+    # written become resident, so the needs cost 8 bytes each while planning (4 once grouped).
     max_needs = _MAX_NEEDS_PER_ROW * n
+    need_keys, n_needs = np.empty(max_needs, dtype=np.int64), 0
     step = min(_ASSIGN_ROWS, chunk_rows(d, X.dtype.itemsize))
+    window = PageWindow(X)
     with tqdm(total=n, desc="radius_graph: cells", unit="row", unit_scale=True, disable=not progress) as bar:
         for start in range(0, n, step):
             rows, _ = prepare_block(X[start:start + step], metric, mean)
@@ -136,17 +141,19 @@ def plan_cells(X: np.ndarray, metric: str, delta: float, *, n_cells: Optional[in
             a_np, bound_np = a.numpy(), bound.numpy()
             assign[start:start + rows.shape[0]] = a_np
             _lower_bounds(lower, a_np, bound_np)
-            if need_rows is not None:
+            if need_keys is not None:
                 local, cell = np.nonzero(bound_np < eps)
                 other = cell != a_np[local]
-                n_needs += int(other.sum())
-                if n_needs > max_needs:  # too little structure for per-row lists: whole cells only
-                    need_rows = need_cells = None
+                local, cell = local[other], cell[other]
+                if n_needs + local.size > max_needs:  # too little structure for per-row lists: whole cells only
+                    need_keys = None
                 else:
-                    need_rows.append((local[other] + start).astype(np.int32))
-                    need_cells.append(cell[other].astype(np.int32))
-            release_pages(X)
+                    group = a_np[local].astype(np.int64) * k + cell
+                    need_keys[n_needs:n_needs + local.size] = group * n + (local + start)
+                    n_needs += local.size
+            window.check()
             bar.update(rows.shape[0])
+    window.release()
     keep = lower < eps
     keep &= keep.T
     np.fill_diagonal(keep, True)
@@ -158,8 +165,9 @@ def plan_cells(X: np.ndarray, metric: str, delta: float, *, n_cells: Optional[in
     starts = np.zeros(k + 1, dtype=np.int64)
     np.cumsum(counts, out=starts[1:])
     groups = None
-    if need_rows is not None:
-        groups = _need_groups(np.concatenate(need_rows), np.concatenate(need_cells), assign, order, k)
+    if need_keys is not None:
+        groups = _need_groups(need_keys[:n_needs], order, n, k)
+        del need_keys
     plan = CellPlan(order=order, starts=starts, pairs=pairs, pair_rows=0.0, seconds=0.0, groups=groups)
     plan.pair_rows = merged_pair_rows(plan)
     plan.seconds = time.perf_counter() - t0
@@ -171,11 +179,12 @@ def plan_cells(X: np.ndarray, metric: str, delta: float, *, n_cells: Optional[in
 
 def _max_sq_norm(X: np.ndarray, metric: str, mean) -> float:
     """Largest squared norm of the prepared rows (one streamed pass)."""
-    best = 0.0
-    for start in range(0, X.shape[0], chunk_rows(X.shape[1], X.dtype.itemsize)):
-        _, sq = prepare_block(X[start:start + chunk_rows(X.shape[1], X.dtype.itemsize)], metric, mean)
+    best, step, window = 0.0, chunk_rows(X.shape[1], X.dtype.itemsize), PageWindow(X)
+    for start in range(0, X.shape[0], step):
+        _, sq = prepare_block(X[start:start + step], metric, mean)
         best = max(best, float(sq.max()))
-        release_pages(X)
+        window.check()
+    window.release()
     return best * (1.0 + 1e-6)
 
 
@@ -185,7 +194,7 @@ class NeedGroups:
 
     keys: np.ndarray       # (g,) int64 group keys a * k + b, ascending
     bounds: np.ndarray     # (g + 1,) int64: group i holds positions[bounds[i]:bounds[i + 1]]
-    positions: np.ndarray  # int64 positions in the cell order, ascending within a group
+    positions: np.ndarray  # int32 positions in the cell order, ascending within a group
     k: int
 
     def members(self, a: int, b: int) -> Optional[np.ndarray]:
@@ -195,16 +204,26 @@ class NeedGroups:
         return self.positions[self.bounds[at]:self.bounds[at + 1]]
 
 
-def _need_groups(rows: np.ndarray, cells: np.ndarray, assign: np.ndarray, order: np.ndarray, k: int) -> NeedGroups:
-    position = np.empty(order.shape[0], dtype=np.int64)
-    position[order] = np.arange(order.shape[0], dtype=np.int64)
-    rows = rows.astype(np.int64)
-    pos = position[rows]
-    group = assign[rows] * k + cells.astype(np.int64)
-    sort = np.lexsort((pos, group))
-    group, pos = group[sort], pos[sort]
-    firsts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if group.size else np.zeros(0, dtype=np.int64)
-    return NeedGroups(keys=group[firsts], bounds=np.r_[firsts, group.size].astype(np.int64), positions=pos, k=k)
+def _need_groups(keys: np.ndarray, order: np.ndarray, n: int, k: int) -> NeedGroups:
+    """Group the need keys (a k + b) n + row, sorted in place: rows ascend within a group, and so do their
+    cell-order positions (the order is a stable sort by cell). Temporaries: chunks of ``_GROUP_CHUNK``."""
+    keys.sort()
+    position = np.empty(n, dtype=np.int32)
+    position[order] = np.arange(n, dtype=np.int32)
+    positions = np.empty(keys.shape[0], dtype=np.int32)
+    group_keys, firsts, last = [], [], -1
+    for start in range(0, keys.shape[0], _GROUP_CHUNK):
+        part = keys[start:start + _GROUP_CHUNK]
+        group = part // n
+        positions[start:start + part.shape[0]] = position[part - group * n]
+        new = np.flatnonzero(np.r_[group[0] != last, group[1:] != group[:-1]])
+        group_keys.append(group[new])
+        firsts.append(new + start)
+        last = int(group[-1])
+    group_keys = np.concatenate(group_keys) if group_keys else np.zeros(0, dtype=np.int64)
+    firsts = np.concatenate(firsts) if firsts else np.zeros(0, dtype=np.int64)
+    return NeedGroups(keys=group_keys, bounds=np.r_[firsts, keys.shape[0]].astype(np.int64), positions=positions,
+                      k=k)
 
 
 def _lower_bounds(lower: np.ndarray, cells: np.ndarray, bounds: np.ndarray) -> None:
@@ -230,11 +249,12 @@ def build_from_plan(builder, rows: np.ndarray, plan: CellPlan, *, tile_rows: int
     starts, groups = plan.starts, plan.groups
     n = rows.shape[0]
     buffer = np.empty(tile_rows * tile_cols, dtype=np.float32)
-    done, total, touched = 0.0, max(plan.pair_rows, 1.0), 0
+    done, total = 0.0, max(plan.pair_rows, 1.0)
+    window = PageWindow(rows)  # streamed working copy: its resident pages stay within the window
 
     def scan(r_ids, c_ids, key, r0=None, c0=None):
-        left = rows[r0:r0 + len(r_ids)] if r0 is not None else rows[r_ids]
-        right = rows[c0:c0 + len(c_ids)] if c0 is not None else rows[c_ids]
+        left = rows[r0:r0 + len(r_ids)] if r0 is not None else take_rows(rows, r_ids, window)
+        right = rows[c0:c0 + len(c_ids)] if c0 is not None else take_rows(rows, c_ids, window)
         dots = buffer[:left.shape[0] * right.shape[0]].reshape(left.shape[0], right.shape[0])
         dot_tile(left, right, out=dots)
         if r0 is not None and c0 is not None:
@@ -244,7 +264,7 @@ def build_from_plan(builder, rows: np.ndarray, plan: CellPlan, *, tile_rows: int
                                              np.ascontiguousarray(c_ids, dtype=np.int64), key)
         if n + 2 * pairs > max_edges:
             raise on_cap(n + 2 * pairs, done / total)
-        return left.shape[0] + right.shape[0]
+        window.check()
 
     with tqdm(total=total, desc="radius_graph: tiles", unit="pair", unit_scale=True, disable=not progress) as bar:
         for a, partners in _pairs_by_row_cell(plan.pairs):
@@ -255,7 +275,7 @@ def build_from_plan(builder, rows: np.ndarray, plan: CellPlan, *, tile_rows: int
                 for c0 in range(a0, a1, tile_cols):
                     c1 = min(a1, c0 + tile_cols)
                     if c1 > r0 + 1:
-                        touched += scan(range(r0, r1), range(c0, c1), a0, r0, c0)
+                        scan(range(r0, r1), range(c0, c1), a0, r0, c0)
             left, right = _off_diagonal(plan, a, partners)
             if left is not None:
                 # One indexed tile per row cell: the rows of a that need any partner against the partners'
@@ -265,13 +285,10 @@ def build_from_plan(builder, rows: np.ndarray, plan: CellPlan, *, tile_rows: int
                     r_ids = left[i:i + tile_rows]
                     for j in range(0, right.shape[0], tile_cols):
                         c_ids = right[j:j + tile_cols]
-                        touched += scan(r_ids, c_ids, a0)
+                        scan(r_ids, c_ids, a0)
             done += work
             bar.update(work)
-            if touched * rows.shape[1] * 4 > (256 << 20):  # streamed working copy: hand back the pages read
-                release_pages(rows)
-                touched = 0
-    release_pages(rows)
+    window.release()
 
 
 def _pairs_by_row_cell(pairs: np.ndarray):
@@ -314,20 +331,12 @@ def merged_pair_rows(plan: CellPlan) -> float:
 
 
 def unpermute(indptr: np.ndarray, indices: np.ndarray, dist: np.ndarray, order: np.ndarray):
-    """CSR of a symmetric graph over rows ``order[p]`` (position p) -> the same graph in the input order.
+    """CSR over rows ``order[p]`` (position p) -> the same graph in the input order, rows sorted.
 
-    Two counting-sort transposes (scipy), which also leave every row sorted: O(E + n) time, two CSR copies.
+    ``_C.relabel_csr``: two stable counting sorts, O(E + n) time, ``indices``/``dist`` rewritten in place
+    with one scratch copy of the edges (8 bytes each).
     """
-    import scipy.sparse as sp
-
-    n = indptr.shape[0] - 1
-    # rows = positions, columns = input labels; its transpose lists, per input label, the positions
-    first = sp.csr_matrix((dist, order[indices], indptr), shape=(n, n)).tocsc()
-    # rows = input labels (of the columns above), columns = input labels of the positions
-    second = sp.csr_matrix((first.data, order[first.indices], first.indptr), shape=(n, n)).tocsc()
-    del first
-    return (second.indptr.astype(np.int64, copy=False), second.indices.astype(np.int32, copy=False),
-            second.data.astype(np.float32, copy=False))
+    return _C.relabel_csr(indptr, indices, dist, np.ascontiguousarray(order, dtype=np.int64)), indices, dist
 
 
 def cell_working_rows(X: np.ndarray, metric: str, function: str, plan: CellPlan, low_memory: bool, progress: bool):

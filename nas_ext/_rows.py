@@ -13,7 +13,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from ._streaming import chunk_rows, release_pages, working_array
+from ._streaming import PageWindow, chunk_rows, take_rows, working_array
 from ._validation import param_error
 
 __all__ = ["column_mean", "prepare_block", "working_rows", "MAX_SQ_NORM", "check_finite_rows"]
@@ -25,23 +25,25 @@ _PREP_ROWS = 2048  # rows per float64 temporary
 def check_finite_rows(X: np.ndarray, function: str) -> None:
     """Raise the usual error on the first row holding NaN/inf, reading ``X`` in chunks (memmaps: pages released)."""
     step = chunk_rows(X.shape[1], X.dtype.itemsize)
+    window = PageWindow(X)
     for start in range(0, X.shape[0], step):
         finite = np.isfinite(X[start:start + step]).all(axis=1)
         if not finite.all():
             bad = start + int(np.flatnonzero(~finite)[0])
             raise param_error(function, "X", "finite (no NaN or inf)", f"a non-finite value in row {bad}",
                               describe=False)
-        release_pages(X)
+        window.check()
+    window.release()
 
 
 def column_mean(X: np.ndarray) -> np.ndarray:
     """float64 column mean, summed in fixed chunks of 2048 rows (the same bits for any caller)."""
     total = np.zeros(X.shape[1], dtype=np.float64)
+    window = PageWindow(X)
     for start in range(0, X.shape[0], _PREP_ROWS):
         total += X[start:start + _PREP_ROWS].sum(axis=0, dtype=np.float64)
-        if start % (64 * _PREP_ROWS) == 0:
-            release_pages(X)
-    release_pages(X)
+        window.check()
+    window.release()
     return total / X.shape[0]
 
 
@@ -69,24 +71,25 @@ def working_rows(X: np.ndarray, metric: str, function: str, *, order: Optional[n
     """The prepared rows of ``X`` (in ``order`` when given) and their squared norms (euclidean, float32).
 
     ``low_memory``: the (n, d) float32 result lives in an unlinked temporary file instead of memory and
-    its pages, like those of a memmapped ``X``, are released after each chunk. Cost: one pass over X.
+    its pages, like those of a memmapped ``X``, are kept within a :class:`PageWindow`. Cost: one pass over X.
     """
     n, d = X.shape
     mean = column_mean(X) if metric == "euclidean" else None
     out = working_array((n, d), low_memory)
     sq_norms = None if metric == "cosine" else np.empty(n, dtype=np.float64)
     step = chunk_rows(d, X.dtype.itemsize)
+    window = PageWindow(X, out)
     for start in range(0, n, step):
         stop = min(n, start + step)
-        block = X[start:stop] if order is None else X[order[start:stop]]
+        block = X[start:stop] if order is None else take_rows(X, order[start:stop], window)
         rows, sq = prepare_block(block, metric, mean)
         out[start:stop] = rows
         if sq is not None:
             sq_norms[start:stop] = sq
-        release_pages(X)
-        release_pages(out)
+        window.check()
         if progress is not None:
             progress.update(stop - start)
+    window.release()
     if sq_norms is None:
         return out, None
     if not sq_norms.max() < MAX_SQ_NORM:

@@ -15,7 +15,7 @@ from . import _C
 from ._device import resolve_device
 from ._gemm import dot_tile
 from ._rows import check_finite_rows, working_rows
-from ._streaming import available_memory_bytes, is_file_backed, release_pages
+from ._streaming import PageWindow, available_memory_bytes, is_file_backed, take_rows
 from ._validation import check_choice, check_features, check_float, check_int, param_error
 from .graph import Graph
 
@@ -108,12 +108,13 @@ def estimate_radius_edges(X: Any, delta: float, *, metric: str = "cosine", sampl
     from ._rows import column_mean, prepare_block
 
     mean = column_mean(X) if metric == "euclidean" else None
-    rows, rsq = prepare_block(X[rows_idx], metric, mean)
+    window = PageWindow(X)
+    rows, rsq = prepare_block(take_rows(X, rows_idx, window), metric, mean)
     rows64 = rows.astype(np.float64)
     counts = np.zeros(rows.shape[0], dtype=np.float64)
-    for start in range(0, cols_idx.shape[0], 8192):  # column chunks: a few MiB of temporaries
-        part = cols_idx[start:start + 8192]
-        cols, csq = prepare_block(X[part], metric, mean)
+    for start in range(0, cols_idx.shape[0], 4096):  # column chunks: a few MiB of temporaries
+        part = cols_idx[start:start + 4096]
+        cols, csq = prepare_block(take_rows(X, part, window), metric, mean)
         dots = rows64 @ cols.astype(np.float64).T
         if metric == "cosine":
             within = (1.0 - dots) < delta
@@ -121,7 +122,7 @@ def estimate_radius_edges(X: Any, delta: float, *, metric: str = "cosine", sampl
             within = np.sqrt(np.maximum(0.0, rsq[:, None] + csq[None, :] - 2.0 * dots)) < delta
         within[rows_idx[:, None] == part[None, :]] = False  # self-loops are counted exactly below
         counts += within.sum(axis=1)
-        release_pages(X)
+    window.release()
     # Per sampled row: its neighbours among the sampled columns, scaled to the n - 1 other rows. The
     # interval is 3 standard errors of that mean (row degrees vary a lot on clustered data) plus 3 hits.
     others = cols_idx.shape[0] - np.isin(rows_idx, cols_idx).astype(np.float64)
@@ -333,6 +334,7 @@ def _scan_tiles(builder, rows: np.ndarray, tile_rows: int, tile_cols: int, max_e
     flops = [min(tile_rows, n - r0) * min(tile_cols, n - c0) for r0, c0 in tiles]
     total_flops, done_flops = float(sum(flops)), 0.0
     buffer = np.empty(min(tile_rows, n) * min(tile_cols, n), dtype=np.float32)
+    window = PageWindow(rows)  # low_memory: the working copy's pages come back from its file
     with _ieee_fp32_matmul(), tqdm(total=len(tiles), desc="radius_graph: tiles", unit="tile",
                                    disable=not progress) as bar:
         for (r0, c0), tile_flops in zip(tiles, flops):
@@ -343,6 +345,6 @@ def _scan_tiles(builder, rows: np.ndarray, tile_rows: int, tile_cols: int, max_e
             done_flops += tile_flops
             if edges > max_edges:
                 raise _edge_cap_error(max_edges, delta, edges, done_flops / total_flops)
-            if c0 + tile_cols >= n:
-                release_pages(rows)  # low_memory: the row block is done; its pages come back from the file
+            window.check()
             bar.update(1)
+    window.release()

@@ -113,3 +113,44 @@ def test_bad_arguments():
         nas_ext.radius_graph(X, 0.1, method="cells", n_cells=0)
     with pytest.raises(TypeError, match="'low_memory' parameter"):
         nas_ext.radius_graph(X, 0.1, low_memory="yes")
+
+
+def test_whole_cells_without_per_row_lists_give_the_same_graph(monkeypatch):
+    """Past the per-row need budget the plan falls back to whole cells off the diagonal: the same edges."""
+    import nas_ext._cells as cells
+
+    X = clustered(1500, 16, 12, 0.3, seed=3)
+    delta = float(np.quantile(pairwise_distances(X[:300], "euclidean"), 0.03))
+    lists = nas_ext.radius_graph(X, delta, metric="euclidean", method="cells", n_cells=20)
+    assert plan_cells(X, "euclidean", delta, n_cells=20).groups is not None
+    monkeypatch.setattr(cells, "_MAX_NEEDS_PER_ROW", 0)
+    assert plan_cells(X, "euclidean", delta, n_cells=20).groups is None
+    whole = nas_ext.radius_graph(X, delta, metric="euclidean", method="cells", n_cells=20)
+    assert_same_graph(whole, lists)
+    assert_same_graph(whole, nas_ext.radius_graph(X, delta, metric="euclidean", method="dense"))
+
+
+def test_need_groups_match_a_lexsort_oracle(monkeypatch):
+    """The packed keys (a k + b) n + row group to the same positions as sorting (group, position)."""
+    import nas_ext._cells as cells
+
+    monkeypatch.setattr(cells, "_GROUP_CHUNK", 7)  # groups that straddle chunks
+    rng = np.random.default_rng(4)
+    n, k, m = 300, 6, 900
+    assign = rng.integers(0, k, n)
+    order = np.argsort(assign, kind="stable")
+    rows, other = rng.integers(0, n, m), rng.integers(0, k, m)
+    keep = other != assign[rows]
+    rows, other = rows[keep], other[keep]
+    pairs = np.unique(np.stack([rows, other], 1), axis=0)  # a row needs a cell at most once
+    rows, other = pairs[:, 0], pairs[:, 1]
+    groups = cells._need_groups((assign[rows] * k + other) * n + rows, order, n, k)
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    for a in range(k):
+        for b in range(k):
+            hit = (assign[rows] == a) & (other == b)
+            want = np.sort(position[rows[hit]])
+            got = groups.members(a, b)
+            assert (got is None and want.size == 0) or np.array_equal(got, want)
+    assert groups.positions.dtype == np.int32
