@@ -22,12 +22,13 @@ from .coverage import CoverageState
 from .diffusion import diffuse, gaussian_weights
 from .graph import Graph
 from .kcenter import kcenter_greedy
+from .joint import NeighbourGraphs, neighbour_graphs
 from .knn import graph_from_neighbours, knn_graph
 from .radius import estimate_radius_edges, radius_graph
 
 __all__ = ["build_info", "set_num_threads", "get_num_threads", "CoverageState", "Graph", "diffuse",
            "estimate_radius_edges", "gaussian_weights", "graph_from_neighbours", "kcenter_greedy", "knn_graph",
-           "radius_graph"]
+           "NeighbourGraphs", "neighbour_graphs", "radius_graph"]
 
 
 def build_info() -> dict:

@@ -80,11 +80,11 @@ def _ieee_fp32_matmul():
         torch.set_float32_matmul_precision(legacy)
 
 
-def _edge_cap_error(max_edges: int, delta: float, edges: int, done: float) -> ValueError:
+def _edge_cap_error(max_edges: int, delta: float, edges: int, done: float, function: str = FUNCTION) -> ValueError:
     expected = (f"at least the number of directed edges of the graph at delta={delta:g} (already {edges:,} "
                 f"after {100 * done:.0f}% of the distance tiles); pass a smaller 'delta' or a larger "
                 f"'max_edges' (default: {BYTES_PER_EDGE} bytes per edge in half the available memory)")
-    return param_error(FUNCTION, "max_edges", expected, max_edges)
+    return param_error(function, "max_edges", expected, max_edges)
 
 
 def estimate_radius_edges(X: Any, delta: float, *, metric: str = "cosine", sample_rows: int = 256,
