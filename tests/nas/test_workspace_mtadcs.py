@@ -51,3 +51,21 @@ def test_export_rejects_an_unknown_training(workspace):
     with Workspace.open(tmp_path / "ws") as ws:
         with pytest.raises(ValueError, match="'training' parameter of Workspace.export"):
             ws.export(tmp_path / "labeled.csv", model=tmp_path / "m.pt", training="svm")
+
+
+def test_export_passes_the_mtadcs_options(workspace):
+    tmp_path, _ = workspace
+    code = main(["export", str(tmp_path / "ws"), "--out", str(tmp_path / "labeled.csv"), "--model",
+                 str(tmp_path / "mtadcs.pt"), "--training", "mtadcs", "--mtadcs-epochs", "4", "--mtadcs-warmup", "2",
+                 "--mtadcs-gamma", "0.9", "--mtadcs-no-contrastive"])
+    assert code == 0
+    params = torch.load(tmp_path / "mtadcs.pt")["params"]
+    assert params["epochs"] == 4 and params["warmup_epochs"] == 2
+    assert params["gamma"] == 0.9 and params["contrastive_weight"] == 0.0
+
+
+def test_export_mtadcs_options_need_training_mtadcs(workspace, capsys):
+    tmp_path, _ = workspace
+    code = main(["export", str(tmp_path / "ws"), "--out", str(tmp_path / "labeled.csv"), "--mtadcs-gamma", "0.9"])
+    assert code == 2
+    assert "need --training mtadcs" in capsys.readouterr().err
