@@ -44,7 +44,8 @@ dev:
 # Python interpreter itself is not instrumented, libstdc++ with it so that ASan's __cxa_throw interceptor finds
 # the real one (C++ exceptions become Python errors). Leak checking is off: CPython and torch keep their arenas.
 SANITIZE_PKG := build/sanitize/pkg
-SANITIZE_TESTS ?= tests/nas_ext tests/nas/strategies tests/nas/filters tests/nas/test_training.py tests/nas/test_nas.py
+SANITIZE_TESTS ?= tests/nas_ext tests/nas/strategies tests/nas/filters tests/nas/test_training.py tests/nas/training \
+  tests/nas/correction tests/nas/test_nas.py
 sanitize: install-test
 	cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNAS_WITH_CUDA=OFF -DNAS_SANITIZE=ON \
 	  -DNAS_OUTPUT_DIR=$(abspath $(SANITIZE_PKG))/nas_ext -DPython_EXECUTABLE=$(abspath $(PY)) \

@@ -44,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     help="noise rates in [0, 1) (default 0.2 0.4 0.6 0.8)")
     ev.add_argument("--samples-per-class", "--spc", nargs="+", type=float, default=list(DEFAULT_SPC), metavar="S",
                     help="E[SPC] targets; |L| = ceil(S*C/(1-Q)) (default 1 2 5 10)")
+    ev.add_argument("--filter-param", action="append", metavar="FILTER.KEY=VALUE",
+                    help="a constructor argument of one filter, e.g. aum.epochs=40 or knn.mode=reference (repeatable)")
     ev.add_argument("--transition", help="C x C transition matrix for asym noise (default: nearest class)")
     ev.add_argument("--repeats", type=int, default=3, help="noise draws per cell (default 3)")
     ev.add_argument("--seed", type=int, default=0)
@@ -70,11 +72,37 @@ def _data(args):
     return X, np.asarray(y), str(args.features)
 
 
+def filter_params(pairs, filters) -> dict:
+    """--filter-param FILTER.KEY=VALUE pairs to {filter: {key: value}}, each filter built once to check its keys."""
+    from nas.filters.evaluation import _build_filter
+
+    from ._workspace_args import parse_params
+
+    params: dict = {}
+    for pair in pairs or []:
+        name, dot, rest = pair.partition(".")
+        if not dot or "=" not in rest:
+            raise CLIError(f"--filter-param expects FILTER.KEY=VALUE (e.g. --filter-param aum.epochs=40); got '{pair}'.")
+        if name not in filters:
+            raise CLIError(f"--filter-param names the filter '{name}', which is not among --filters "
+                           f"({', '.join(filters)}).")
+        params.setdefault(name, {}).update(parse_params([rest], "--filter-param"))
+    for name, kwargs in params.items():
+        try:
+            built = _build_filter(name, kwargs, np.zeros(1, dtype=bool), 0)
+            if hasattr(built, "_check_params"):
+                built._check_params()
+        except (TypeError, ValueError) as exc:
+            raise CLIError(f"--filter-param for the filter '{name}': {exc}") from None
+    return params
+
+
 def run(args) -> int:
     from nas.arrays import load_array
     from nas.filters.evaluation import evaluate_filters
     from nas.plots import plot_filter_evaluation
 
+    params = filter_params(args.filter_param, args.filters)
     X, y, name = _data(args)
     transition = None
     if args.transition:
@@ -84,7 +112,7 @@ def run(args) -> int:
         evaluation = evaluate_filters(X, y, filters=args.filters, noise_types=args.noise_types,
                                       noise_rates=args.noise_rates, samples_per_class=args.samples_per_class,
                                       repeats=args.repeats, n_classes=args.n_classes, transition=transition,
-                                      seed=args.seed, progress=not args.quiet)
+                                      filter_params=params, seed=args.seed, progress=not args.quiet)
     evaluation.config["embedding"] = name
     print(f"{name}: {X.shape[0]} samples, {X.shape[1]} features, {evaluation.config['n_classes']} classes; "
           f"{args.repeats} repeat(s), {time.perf_counter() - start:.0f} s\n")

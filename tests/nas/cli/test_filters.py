@@ -41,3 +41,23 @@ def test_errors(tmp_path, capsys):
     assert main(["filters", "evaluate", "--embedding", "digits", "--spc", "200", "--out", str(tmp_path)] + TINY[:3]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "The 'samples_per_class' parameter of evaluate_filters" in err
+
+
+def test_filter_params_reach_the_filters(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["filters", "evaluate", "--embedding", "blobs-easy", "--filters", "knn", "aum", "--noise-types", "sym",
+                 "--filter-param", "aum.epochs=3", "--filter-param", "knn.mode=reference", "--no-plot",
+                 "--out", str(out)] + TINY) == 0
+    config = json.loads((out / "results.json").read_text())["config"]
+    assert config["filter_params"] == {"aum": {"epochs": 3}, "knn": {"mode": "reference"}}
+
+
+def test_bad_filter_params_are_one_line_errors(tmp_path, capsys):
+    base = ["filters", "evaluate", "--embedding", "blobs-easy", "--filters", "knn", "--out", str(tmp_path)] + TINY
+    for bad, message in ((["--filter-param", "knn"], "expects FILTER.KEY=VALUE"),
+                         (["--filter-param", "aum.epochs=3"], "not among --filters"),
+                         (["--filter-param", "knn.size=3"], "for the filter 'knn'"),
+                         (["--filter-param", "knn.mode=best"], "'mode' parameter of KNN")):
+        assert main(base + bad) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
