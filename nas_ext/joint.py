@@ -17,7 +17,7 @@ from . import _C
 from ._gemm import dot_tile
 from ._rows import check_finite_rows, working_rows
 from .graph import Graph
-from .knn import _assemble, _candidates, _tile_rows
+from .knn import KnnLists, _tile_rows
 from .radius import _edge_cap_error, _ieee_fp32_matmul, default_max_edges
 from ._validation import check_choice, check_features, check_float, check_int, param_error
 
@@ -93,9 +93,7 @@ def neighbour_graphs(X: Any, delta: float, k: int, *, metric: str = "cosine", sy
     rows, sq64 = working_rows(X, metric, FUNCTION)
     builder = _C.RadiusGraphBuilder(rows, sq64, metric, delta)
     sq32 = np.empty(0, dtype=np.float32) if sq64 is None else sq64.astype(np.float32)
-    neighbours = np.empty((n, k), dtype=np.int32)
-    dist = np.empty((n, k), dtype=np.float32)
-    pair_sums = np.empty(n, dtype=np.float64)
+    lists = KnnLists(n, k, metric)
     step = _tile_rows(n)
     tile = np.empty((step, n), dtype=np.float32)
     from tqdm.auto import tqdm
@@ -108,15 +106,13 @@ def neighbour_graphs(X: Any, delta: float, k: int, *, metric: str = "cosine", sy
             edges = n + 2 * builder.add_tile(products, start, 0)
             if edges > max_edges:
                 raise _edge_cap_error(max_edges, delta, edges, stop / n, FUNCTION)
-            _C.knn_select_tile(products, rows, sq32, start, k, _candidates(k), metric, neighbours[start:stop],
-                               dist[start:stop], pair_sums[start:stop])
+            lists.add_tile(products, rows, sq32, start)
             bar.update(stop - start)
     indptr, indices, edge_dist = builder.assemble()
     del builder
     radius = Graph(indptr, indices, edge_dist, metric=metric, delta=float(delta), symmetric=True,
                    meta={"method": "dense", "joint_with_knn": k})
-    knn = _assemble(neighbours, dist, metric, bool(symmetric),
-                    {"mean_pairwise_distance": float(pair_sums.sum() / (n * (n - 1.0)))})
+    knn = lists.graph(bool(symmetric))
     logger.debug("neighbour_graphs: n=%d, delta=%g, k=%d: %d radius edges, %d kNN edges", n, delta, k,
                  radius.nnz, knn.nnz)
     return NeighbourGraphs(radius, knn)

@@ -87,18 +87,38 @@ def knn_graph(X, k, *, metric: str = "euclidean", symmetric: bool = True, device
         points, sq = normalize_rows(X), np.empty(0, dtype=np.float32)
     else:
         points, sq = X, squared_norms(X)
-    neighbours = np.empty((n, k), dtype=np.int32)
-    dist = np.empty((n, k), dtype=np.float32)
-    pair_sums = np.empty(n, dtype=np.float64)
+    lists = KnnLists(n, k, metric)
     rows = _tile_rows(n)
     tile = np.empty((rows, n), dtype=np.float32)
     for start in range(0, n, rows):
         stop = min(n, start + rows)
-        products = dot_tile(points[start:stop], points, out=tile[: stop - start])
-        _C.knn_select_tile(products, points, sq, start, k, _candidates(k), metric, neighbours[start:stop],
-                           dist[start:stop], pair_sums[start:stop])
-    meta = {"mean_pairwise_distance": float(pair_sums.sum() / (n * (n - 1.0)))}
-    return _assemble(neighbours, dist, metric, bool(symmetric), meta)
+        lists.add_tile(dot_tile(points[start:stop], points, out=tile[: stop - start]), points, sq, start)
+    return lists.graph(bool(symmetric))
+
+
+class KnnLists:
+    """The (n, k) neighbour lists of a kNN build, filled one full-row tile of products at a time.
+
+    ``add_tile(products, points, sq, start)``: rows start:start + len(products) against every row of
+    ``points`` (``sq``: float32 squared norms for euclidean, empty for cosine), the k best of
+    ``_candidates(k)`` GEMM candidates re-ranked exactly. ``graph(symmetric)`` assembles the CSR.
+    """
+
+    def __init__(self, n: int, k: int, metric: str):
+        self.k, self.metric = k, metric
+        self.neighbours = np.empty((n, k), dtype=np.int32)
+        self.dist = np.empty((n, k), dtype=np.float32)
+        self.pair_sums = np.empty(n, dtype=np.float64)
+
+    def add_tile(self, products: np.ndarray, points: np.ndarray, sq: np.ndarray, start: int) -> None:
+        stop = start + products.shape[0]
+        _C.knn_select_tile(products, points, sq, start, self.k, _candidates(self.k), self.metric,
+                           self.neighbours[start:stop], self.dist[start:stop], self.pair_sums[start:stop])
+
+    def graph(self, symmetric: bool) -> Graph:
+        n = self.neighbours.shape[0]
+        meta = {"mean_pairwise_distance": float(self.pair_sums.sum() / (n * (n - 1.0)))}
+        return _assemble(self.neighbours, self.dist, self.metric, symmetric, meta)
 
 
 def _assemble(neighbours: np.ndarray, dist: np.ndarray, metric: str, symmetric: bool, meta: dict) -> Graph:

@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="LABELED.csv", help="CSV to write")
     parser.add_argument("--model", metavar="PROBE.pt", help="also train a linear probe on the predicted-clean "
                                                             "samples and save it here (torch.save)")
-    parser.add_argument("--epochs", type=int, help="training epochs of the probe (default: the library's)")
+    parser.add_argument("--epochs", type=int, help="training epochs of the --model (probe or MTaDCS; default: the library's)")
     parser.add_argument("--device", default="cpu", help="device for training the probe (cpu or cuda)")
     add_mtadcs_arguments(parser)
     add_features_override(parser)
